@@ -1,0 +1,49 @@
+# 退订助手: make demo | make test | make train | make run | make seed | make bench
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+RASA_PORT ?= 5005
+ACTION_PORT ?= 5055
+CORS_ORIGINS ?= *
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: install demo test lint train run seed bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { py=$$(tools/find_python.sh) && "$$py" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+train: install
+	$(RASA) train --out models
+
+seed: install
+	$(PY) -m actions.store.seed $(ARGS)
+
+run: install
+	@ls models/*.tar.gz >/dev/null 2>&1 || { echo "No model in models/: run 'make train' first." >&2; exit 1; }
+	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
+
+demo: install train seed
+	@echo "REST: POST http://localhost:$(RASA_PORT)/webhooks/rest/webhook  {\"sender\": \"me\", \"message\": \"你好\"}"
+	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
+
+lint: install
+	$(VENV)/bin/ruff check actions nlu catalog tools tests
+
+test: install train lint
+	$(RASA) data validate --fail-on-warnings
+	$(VENV)/bin/pytest
+
+bench: install
+	@echo "make bench: the benchmark suite is not built yet (issue 5)." >&2; exit 2
+
+clean:
+	rm -rf var models .pytest_cache .ruff_cache

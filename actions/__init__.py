@@ -1,0 +1,1 @@
+"""The action server of 退订助手: one module per concern, the store package behind them."""

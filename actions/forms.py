@@ -1,0 +1,289 @@
+"""Validation of the three forms: cancel_form, identity_form and reason_form."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions import phrases
+from actions.runtime import Runtime, get_runtime
+from actions.selection import parse_choice
+from actions.store.errors import StoreUnavailable
+from actions.verification import VerificationSlots, verified_phone
+
+SKIPPED = "__skipped__"
+GOALS = {
+    "check_subscription": "check",
+    "report_unexpected_charge": "charge",
+    "query_cancellation": "query",
+}
+# Asked for a reason, users often answer with words that sound like a new request
+# ("不想用了"); only these intents mean they moved on instead.
+NOT_A_REASON = {
+    "request_human",
+    "check_subscription",
+    "query_cancellation",
+    "ask_cancel_methods",
+    "ask_consequences",
+    "report_unexpected_charge",
+    "ask_legal_rights",
+    "resend_code",
+    "greet",
+    "goodbye",
+}
+
+
+def latest_entities(tracker: Tracker, entity: str) -> List[str]:
+    """Values of `entity` in the latest user message, in order, each once."""
+    values: List[str] = []
+    for item in tracker.latest_message.get("entities", []) or []:
+        if item.get("entity") == entity and item.get("value") not in values:
+            values.append(item.get("value"))
+    return values
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    """Name of the latest user message's intent."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def active_choices(runtime: Runtime, phone: str) -> list:
+    """The memberships a user can pick from: the active ones, in the listed order."""
+    return [s for s in runtime.store.subscriptions(phone) if s.status == "active"]
+
+
+def select(
+    picked: list, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> Dict[Text, Any]:
+    """Slots for the picked memberships, telling the user about those we cannot cancel."""
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    cancellable = []
+    notes = []
+    for sub in picked:
+        if sub.status != "active":
+            dispatcher.utter_message(
+                response="utter_already_cancelled",
+                service=sub.product_name,
+                cancelled_date=phrases.day(sub.cancelled_at, tz, today),
+                reference=sub.reference or "",
+            )
+            notes.append("already_cancelled")
+        elif sub.billing_channel == "app_store":
+            dispatcher.utter_message(
+                response="utter_app_store_steps",
+                service=sub.product_name,
+                period_end=phrases.day(sub.period_end, tz, today),
+            )
+            notes.append("app_store")
+        else:
+            cancellable.append(sub)
+    if not cancellable:
+        return {"subscription_id": None, "pending_subscriptions": [], "selection_note": notes[0]}
+    return {
+        "subscription_id": str(cancellable[0].id),
+        "pending_subscriptions": [str(s.id) for s in cancellable[1:]],
+        "cancel_confirmed": None,
+        "selection_note": None,
+    }
+
+
+def select_by_names(
+    names: List[str], phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> Dict[Text, Any]:
+    """Selects the named memberships; a name the holder does not have is said and listed."""
+    subs = runtime.store.subscriptions(phone)
+    picked = []
+    for name in names:
+        held = [s for s in subs if s.product_name == name]
+        if not held:
+            dispatcher.utter_message(response="utter_subscription_not_held", service=name)
+            continue
+        active = [s for s in held if s.status == "active"]
+        picked.append(active[0] if active else held[0])
+    if not picked:
+        if not any(s.status == "active" for s in subs):
+            return {"subscription_id": None, "selection_note": "none_active", "service": None}
+        return {"subscription_id": None, "cancel_confirmed": None, "service": None}
+    return select(picked, dispatcher, runtime)
+
+
+def resolve_after_verification(
+    tracker: Tracker, phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> Dict[Text, Any]:
+    """Once the holder is known: the named membership, the only one, or a list to choose from."""
+    names = latest_entities(tracker, "service") or (
+        [tracker.get_slot("service")] if tracker.get_slot("service") else []
+    )
+    if names:
+        return select_by_names(names, phone, dispatcher, runtime)
+    choices = active_choices(runtime, phone)
+    if not choices:
+        return {"selection_note": "none_active"}
+    if len(choices) == 1:
+        return select(choices, dispatcher, runtime)
+    return {}
+
+
+class ValidateCancelForm(VerificationSlots, FormValidationAction):
+    """Identity, then which membership, then an explicit confirmation."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "validate_cancel_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """Identity first; nothing more once the choice ended the flow."""
+        runtime = get_runtime()
+        slots = self.identity_slots(tracker, runtime)
+        if slots:
+            return slots
+        if tracker.get_slot("selection_note"):
+            return []
+        return ["subscription_id", "cancel_confirmed"]
+
+    async def validate_verification_code(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """After a correct code, goes straight to the membership the user named."""
+        result = await super().validate_verification_code(slot_value, dispatcher, tracker, domain)
+        phone = result.get("verified_phone")
+        if phone and not tracker.get_slot("subscription_id"):
+            runtime = get_runtime()
+            try:
+                result.update(resolve_after_verification(tracker, phone, dispatcher, runtime))
+            except StoreUnavailable:
+                dispatcher.utter_message(response="utter_system_busy")
+        return result
+
+    async def extract_subscription_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A membership named in this message, a pick from the list, or the obvious one."""
+        runtime = get_runtime()
+        phone = verified_phone(tracker, runtime)
+        if not phone:
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        current = tracker.get_slot("subscription_id")
+        names = latest_entities(tracker, "service")
+        try:
+            if names:
+                current_sub = runtime.store.subscription(int(current)) if current else None
+                if current_sub and [current_sub.product_name] == names:
+                    return {}
+                return select_by_names(names, phone, dispatcher, runtime)
+            if requested == "subscription_id":
+                choices = active_choices(runtime, phone)
+                text = tracker.latest_message.get("text") or ""
+                positions = parse_choice(text, len(choices))
+                if positions:
+                    return select([choices[p - 1] for p in positions], dispatcher, runtime)
+                return {}
+            if current is None and requested is None:
+                return resolve_after_verification(tracker, phone, dispatcher, runtime)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return {"selection_note": "unavailable"}
+        return {}
+
+    async def extract_cancel_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Yes or no to the confirmation question, and nothing else."""
+        if tracker.get_slot("requested_slot") != "cancel_confirmed":
+            return {}
+        intent = latest_intent(tracker)
+        if intent == "affirm":
+            return {"cancel_confirmed": True}
+        if intent == "deny":
+            return {"cancel_confirmed": False}
+        if intent == "cancel_subscription" and not latest_entities(tracker, "service"):
+            return {"cancel_confirmed": True}
+        return {}
+
+    def validate_subscription_id(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Extraction already checked it."""
+        return {"subscription_id": slot_value}
+
+    def validate_cancel_confirmed(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Extraction already checked it."""
+        return {"cancel_confirmed": slot_value}
+
+
+class ValidateIdentityForm(VerificationSlots, FormValidationAction):
+    """Phone number and SMS code, for questions that need the holder's identity."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "validate_identity_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """Nothing once verified."""
+        return self.identity_slots(tracker, get_runtime())
+
+    async def extract_phone_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Remembers what the user wanted when they opened the form with a question."""
+        goal = GOALS.get(latest_intent(tracker) or "")
+        return {"goal": goal} if goal else {}
+
+
+class ValidateReasonForm(FormValidationAction):
+    """The one optional question after a cancellation: why."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "validate_reason_form"
+
+    async def extract_cancel_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The user's words as the reason; 跳过/不想说 skips; a new request is not a reason."""
+        if tracker.get_slot("requested_slot") != "cancel_reason":
+            return {}
+        intent = latest_intent(tracker)
+        if intent == "deny":
+            return {"cancel_reason": SKIPPED}
+        if intent in NOT_A_REASON or latest_entities(tracker, "service"):
+            return {}
+        text = (tracker.latest_message.get("text") or "").strip()
+        return {"cancel_reason": text[:500]} if text else {}
+
+    def validate_cancel_reason(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Stores the reason with every cancellation of this batch."""
+        if slot_value and slot_value != SKIPPED:
+            runtime = get_runtime()
+            try:
+                for reference in tracker.get_slot("batch_references") or []:
+                    runtime.store.record_reason(reference, slot_value)
+            except StoreUnavailable:
+                pass  # the reason is optional; losing it must not block the user
+        return {"cancel_reason": slot_value}

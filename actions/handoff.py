@@ -1,0 +1,144 @@
+"""Getting help: the handoff to a human with a masked summary, and not-understood messages."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import phrases
+from actions.forms import latest_entities
+from actions.runtime import get_runtime
+from actions.sms import SmsError
+from actions.sms import templates as sms_templates
+from actions.store.errors import StoreUnavailable
+from actions.subscriptions import answer_reference
+from actions.verification import verified_phone
+
+RECENT_MESSAGES = 6
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_CODE_IN_TEXT = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+def mask_text(text: str) -> str:
+    """Masks phone numbers and 6-digit codes inside free text."""
+    text = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    return _CODE_IN_TEXT.sub("******", text)
+
+
+def conversation_summary(tracker: Tracker) -> str:
+    """What a human agent needs to know, with personal data masked."""
+    labels = phrases.SUMMARY_LABELS
+    runtime = get_runtime()
+    phone = verified_phone(tracker, runtime)
+    identity = (
+        f"{labels['verified']} {phrases.mask_phone(phone)}" if phone else labels["unverified"]
+    )
+    recent = [
+        mask_text(event.get("text") or "")
+        for event in tracker.events
+        if event.get("event") == "user" and (event.get("text") or "").strip()
+    ][-RECENT_MESSAGES:]
+    parts = [
+        f"{labels['channel']}: {tracker.get_latest_input_channel() or 'rest'}",
+        f"{labels['identity']}: {identity}",
+    ]
+    if tracker.get_slot("goal") or tracker.active_loop_name:
+        parts.append(f"{labels['goal']}: {tracker.active_loop_name or tracker.get_slot('goal')}")
+    if tracker.get_slot("service"):
+        parts.append(f"{labels['service']}: {tracker.get_slot('service')}")
+    if tracker.get_slot("batch_references"):
+        parts.append(f"{labels['references']}: {', '.join(tracker.get_slot('batch_references'))}")
+    parts.append(f"{labels['recent']}: " + " / ".join(recent))
+    return "\n".join(parts)
+
+
+class ActionHandoff(Action):
+    """Opens a handoff ticket with the conversation so far, masked, and says what happens next."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Creates the ticket and stops any form in progress."""
+        runtime = get_runtime()
+        phone = verified_phone(tracker, runtime)
+        try:
+            ticket = runtime.store.open_handoff(
+                conversation_id=tracker.sender_id,
+                channel=tracker.get_latest_input_channel() or "rest",
+                phone=phone,
+                summary=conversation_summary(tracker),
+            )
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return [ActiveLoop(None), SlotSet("requested_slot", None)]
+        if phone:
+            try:
+                runtime.sms.send(phone, sms_templates.handoff_opened(ticket.reference))
+                runtime.store.record_sms(phone, "handoff", "sent")
+            except SmsError as exc:
+                runtime.store.record_sms(phone, "handoff", "failed", error=str(exc))
+        dispatcher.utter_message(response="utter_handoff", reference=ticket.reference)
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("fallback_count", 0.0),
+            SlotSet("next_step", "listen"),
+        ]
+
+
+class ActionHandleFallback(Action):
+    """Not understood: ask to rephrase once, then offer a human."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Counts consecutive misunderstandings."""
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        if count >= 2:
+            dispatcher.utter_message(response="utter_offer_human")
+            return [SlotSet("fallback_count", 0.0), SlotSet("next_step", "offer_human")]
+        dispatcher.utter_message(response="utter_rephrase")
+        return [SlotSet("fallback_count", float(count)), SlotSet("next_step", "listen")]
+
+
+class ActionHandleInform(Action):
+    """Information that fits no current question: say what is expected, or answer a reference."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_handle_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Explains the expected input of the open question."""
+        references = latest_entities(tracker, "reference_number")
+        if references:
+            try:
+                for reference in references:
+                    answer_reference(reference, dispatcher, get_runtime())
+            except StoreUnavailable:
+                dispatcher.utter_message(response="utter_system_busy")
+            return []
+        requested = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+        response = {
+            "phone_number": "utter_invalid_phone",
+            "verification_code": "utter_invalid_code_format",
+            "subscription_id": "utter_choice_not_understood",
+            "cancel_confirmed": "utter_confirm_not_understood",
+        }.get(requested or "", "utter_how_can_help")
+        dispatcher.utter_message(response=response)
+        return []

@@ -1,0 +1,69 @@
+"""Answers that need no identity: the ways to cancel, and what cancelling means."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.cancellation import current_subscription, subscription_details
+from actions.runtime import get_runtime
+from actions.store.errors import StoreUnavailable
+
+# Words that show the question is about a third party's auto-debit settings.
+THIRD_PARTY = re.compile(r"支付宝|微信|苹果|iphone|ios|app\s*store|appstore", re.IGNORECASE)
+
+
+class ActionCancelMethods(Action):
+    """Every channel that cancels a membership, with the operator's configured numbers."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_cancel_methods"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Operator channels, plus the third-party steps when the question is about them."""
+        settings = get_runtime().settings
+        dispatcher.utter_message(
+            response="utter_cancel_methods",
+            hotline=settings.operator_hotline,
+            sms_number=settings.cancel_sms_number,
+            sms_keyword=settings.cancel_sms_keyword,
+        )
+        text = tracker.latest_message.get("text") or ""
+        if THIRD_PARTY.search(text):
+            dispatcher.utter_message(response="utter_third_party_methods")
+        return []
+
+
+class ActionExplainConsequences(Action):
+    """What happens after cancelling, for the selected membership when there is one."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_explain_consequences"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """General rules, then the dates of the membership being cancelled."""
+        runtime = get_runtime()
+        dispatcher.utter_message(
+            response="utter_consequences_general",
+            refund_days=runtime.settings.refund_window_days,
+        )
+        try:
+            sub = current_subscription(tracker, runtime)
+        except StoreUnavailable:
+            sub = None
+        if sub is not None:
+            dispatcher.utter_message(
+                response="utter_consequences_specific", **subscription_details(sub, runtime)
+            )
+        return []

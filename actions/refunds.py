@@ -1,0 +1,84 @@
+"""Unexpected charges: explain each, and open a refund case where the rules allow one."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import phrases
+from actions.runtime import Runtime, get_runtime
+from actions.store.errors import StoreUnavailable
+from actions.verification import touch_verification, verified_phone
+
+REVIEW_DAYS = 90
+
+
+def review_charges(
+    phone: str, tracker: Tracker, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> None:
+    """Lists recent charges; opens a refund case for each one that qualifies."""
+    charges = runtime.store.review_charges(phone, days=REVIEW_DAYS)
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    masked = phrases.mask_phone(phone)
+    if not charges:
+        dispatcher.utter_message(response="utter_no_charges", days=REVIEW_DAYS, masked_phone=masked)
+        return
+    lines = [phrases.charge_line(i, c, tz, today) for i, c in enumerate(charges, 1)]
+    dispatcher.utter_message(response="utter_charges_overview", days=REVIEW_DAYS, items="\n".join(lines))
+    named = tracker.get_slot("service")
+    opened = 0
+    for charge in charges:
+        if charge.after_cancellation:
+            why = phrases.CHARGE_WHY["after_cancellation"]
+        elif charge.within_refund_window and (named is None or named == charge.product_name):
+            why = phrases.CHARGE_WHY["refund_window"]
+        else:
+            continue
+        case = runtime.store.open_refund_case(
+            charge.charge_id,
+            phone=phone,
+            conversation_id=tracker.sender_id,
+            reason=why,
+        )
+        opened += 1
+        dispatcher.utter_message(
+            response="utter_refund_case_opened",
+            charged_date=phrases.day(charge.charged_at, tz, today),
+            service=charge.product_name,
+            amount=phrases.money(charge.amount),
+            why=why,
+            reference=case.reference,
+        )
+    if opened < len(charges):
+        dispatcher.utter_message(response="utter_charge_explained")
+    dispatcher.utter_message(
+        response="utter_complaint_channels", hotline=runtime.settings.operator_hotline
+    )
+
+
+class ActionReviewCharges(Action):
+    """Handles 'charged although I cancelled' and unknown deductions."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_review_charges"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Reviews the verified holder's charges, or asks for the phone number first."""
+        runtime = get_runtime()
+        phone = verified_phone(tracker, runtime)
+        if not phone:
+            dispatcher.utter_message(response="utter_ask_phone_for_charge")
+            return [SlotSet("goal", "charge")]
+        try:
+            review_charges(phone, tracker, dispatcher, runtime)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+        return touch_verification(tracker, runtime)

@@ -1,0 +1,96 @@
+"""The subscription store: accounts, memberships, verification, cancellations, refunds.
+
+Importing this package does nothing but define names; `build_service` creates the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Mapping, Optional
+
+from actions.partners.base import PartnerGateway
+from actions.settings import Settings
+from actions.store.db import (
+    MigratingSessionFactory,
+    make_engine,
+    make_session_factory,
+    unit_of_work,
+    upgrade_schema,
+)
+from actions.store.errors import (
+    ChargeNotFound,
+    IdempotencyConflict,
+    InvalidArgument,
+    InvalidPhone,
+    PartnerNotConfigured,
+    ReferenceExhausted,
+    StoreError,
+    StoreUnavailable,
+)
+from actions.store.privacy import mask_phone
+from actions.store.references import (
+    check_character,
+    is_valid_reference,
+    new_reference,
+    normalize_reference,
+)
+from actions.store.services import SubscriptionService
+from actions.store.views import (
+    AccountView,
+    CancellationView,
+    CancelOutcome,
+    ChargeReview,
+    CodeCheck,
+    CodeIssue,
+    RefundCaseView,
+    SubscriptionView,
+    TicketView,
+)
+from catalog import load_catalog
+
+__all__ = [
+    "AccountView",
+    "CancelOutcome",
+    "CancellationView",
+    "ChargeNotFound",
+    "ChargeReview",
+    "CodeCheck",
+    "CodeIssue",
+    "IdempotencyConflict",
+    "InvalidArgument",
+    "InvalidPhone",
+    "PartnerNotConfigured",
+    "RefundCaseView",
+    "ReferenceExhausted",
+    "StoreError",
+    "StoreUnavailable",
+    "SubscriptionService",
+    "SubscriptionView",
+    "TicketView",
+    "build_service",
+    "check_character",
+    "is_valid_reference",
+    "make_engine",
+    "make_session_factory",
+    "mask_phone",
+    "new_reference",
+    "normalize_reference",
+    "unit_of_work",
+    "upgrade_schema",
+]
+
+
+def build_service(
+    settings: Settings,
+    partners: Optional[Mapping[str, PartnerGateway]] = None,
+    clock: Optional[Callable[[], datetime]] = None,
+) -> SubscriptionService:
+    """A service on settings.store_url; the schema is upgraded to head on its first use."""
+    engine = make_engine(settings.store_url)
+    return SubscriptionService(
+        session_factory=MigratingSessionFactory(engine),
+        catalog=load_catalog(settings.catalog_path),
+        settings=settings,
+        partners=partners,
+        clock=clock,
+    )

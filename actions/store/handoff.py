@@ -1,0 +1,87 @@
+"""Handoff tickets for human agents and the record of SMS sent."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from actions.store.context import StoreContext, audit
+from actions.store.errors import InvalidArgument, ReferenceExhausted
+from actions.store.models import SMS_KINDS, SMS_STATUSES, HandoffTicket, SmsMessage
+from actions.store.privacy import mask_phone, normalize_phone
+from actions.store.references import HANDOFF_PREFIX, new_reference
+from actions.store.views import TicketView
+
+REFERENCE_ATTEMPTS = 5
+MAX_SUMMARY_LENGTH = 2000
+MAX_ERROR_LENGTH = 500
+
+
+def open_handoff(
+    ctx: StoreContext,
+    *,
+    conversation_id: str,
+    channel: str,
+    phone: Optional[str],
+    summary: str,
+) -> TicketView:
+    """Opens a ticket for a human agent; the phone is stored masked."""
+    # Whatever number the user gave is kept (masked): a handoff must never fail on its format.
+    masked = mask_phone(phone.strip()) if phone and phone.strip() else None
+    summary = (summary or "").strip()[:MAX_SUMMARY_LENGTH]
+    for _ in range(REFERENCE_ATTEMPTS):
+        now = ctx.now()
+        reference = new_reference(HANDOFF_PREFIX, ctx.local_day(now))
+        try:
+            with ctx.transaction() as session:
+                session.add(
+                    HandoffTicket(
+                        reference=reference,
+                        conversation_id=conversation_id,
+                        channel=channel,
+                        phone_masked=masked,
+                        summary=summary,
+                        status="open",
+                        created_at=now,
+                    )
+                )
+                audit(
+                    session,
+                    at=now,
+                    action="handoff_opened",
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    phone=phone,
+                    detail={"reference": reference},
+                )
+            return TicketView(reference, now)
+        except IntegrityError:
+            with ctx.transaction() as session:
+                taken = session.execute(
+                    select(HandoffTicket.id).where(HandoffTicket.reference == reference)
+                ).first()
+            if taken is None:
+                raise
+    raise ReferenceExhausted(f"no free reference after {REFERENCE_ATTEMPTS} attempts")
+
+
+def record_sms(
+    ctx: StoreContext, phone: str, kind: str, status: str, error: Optional[str] = None
+) -> None:
+    """Records that an SMS of `kind` was sent or failed (never its text)."""
+    if kind not in SMS_KINDS:
+        raise InvalidArgument(f"kind must be one of {SMS_KINDS}")
+    if status not in SMS_STATUSES:
+        raise InvalidArgument(f"status must be one of {SMS_STATUSES}")
+    with ctx.transaction() as session:
+        session.add(
+            SmsMessage(
+                phone_masked=mask_phone(normalize_phone(phone)),
+                kind=kind,
+                status=status,
+                error=error[:MAX_ERROR_LENGTH] if error else None,
+                created_at=ctx.now(),
+            )
+        )

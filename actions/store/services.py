@@ -1,0 +1,170 @@
+"""SubscriptionService: the narrow API the actions call; one transaction per state change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Optional
+
+from sqlalchemy import select
+
+from actions.partners.base import PartnerGateway
+from actions.settings import Settings
+from actions.store import cancellations, charges, handoff, queries, verification
+from actions.store.context import StoreContext
+from actions.store.db import SessionFactory
+from actions.store.models import Cancellation
+from actions.store.privacy import normalize_phone
+from actions.store.references import normalize_reference
+from actions.store.views import (
+    AccountView,
+    CancellationView,
+    CancelOutcome,
+    ChargeReview,
+    CodeCheck,
+    CodeIssue,
+    RefundCaseView,
+    SubscriptionView,
+    TicketView,
+)
+from catalog import Catalog
+
+MAX_REASON_LENGTH = 500
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class SubscriptionService:
+    """Accounts, memberships, verification, cancellations, refunds and handoffs."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        catalog: Catalog,
+        settings: Settings,
+        partners: Optional[Mapping[str, PartnerGateway]] = None,
+        clock: Optional[Callable[[], datetime]] = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.catalog = catalog
+        self.settings = settings
+        self._ctx = StoreContext(
+            session_factory=session_factory,
+            settings=settings,
+            partners=dict(partners or {}),
+            clock=clock or utc_now,
+        )
+
+    def now(self) -> datetime:
+        """The service's current time (from the injected clock)."""
+        return self._ctx.now()
+
+    # Accounts and memberships
+
+    def account(self, phone: str) -> Optional[AccountView]:
+        """The account of `phone`, or None if there is none."""
+        with self._ctx.transaction() as session:
+            account = queries.find_account(session, normalize_phone(phone))
+            return queries.account_view(account) if account else None
+
+    def subscriptions(self, phone: str) -> list[SubscriptionView]:
+        """Every membership of `phone`: active first, then by next charge."""
+        with self._ctx.transaction() as session:
+            return queries.load_subscriptions(session, normalize_phone(phone))
+
+    def subscription(self, subscription_id: int) -> Optional[SubscriptionView]:
+        """One membership by id, or None."""
+        with self._ctx.transaction() as session:
+            return queries.load_subscription(session, subscription_id)
+
+    # Verification
+
+    def issue_code(self, phone: str, conversation_id: str) -> CodeIssue:
+        """A new 6-digit code for `phone` unless locked or asked too often; the caller sends it."""
+        return verification.issue_code(self._ctx, phone, conversation_id)
+
+    def check_code(self, phone: str, code: str, conversation_id: str) -> CodeCheck:
+        """Checks a code sent to `phone` in this conversation (single use)."""
+        return verification.check_code(self._ctx, phone, code, conversation_id)
+
+    # Cancellations
+
+    def cancel(
+        self,
+        subscription_id: int,
+        *,
+        phone: str,
+        channel: str,
+        conversation_id: str,
+        idempotency_key: str,
+    ) -> CancelOutcome:
+        """Cancels a membership of `phone`; repeating it returns the same reference."""
+        return cancellations.cancel(
+            self._ctx,
+            subscription_id,
+            phone=phone,
+            channel=channel,
+            conversation_id=conversation_id,
+            idempotency_key=idempotency_key,
+        )
+
+    def record_reason(self, reference: str, reason: str) -> bool:
+        """Stores why the user cancelled; False if there is no such cancellation."""
+        wanted = normalize_reference(reference)
+        if wanted is None:
+            return False
+        with self._ctx.transaction() as session:
+            cancellation = session.execute(
+                select(Cancellation).where(Cancellation.reference == wanted)
+            ).scalar_one_or_none()
+            if cancellation is None:
+                return False
+            cancellation.reason = (reason or "").strip()[:MAX_REASON_LENGTH] or None
+            return True
+
+    def cancellation(self, reference: str) -> Optional[CancellationView]:
+        """The cancellation with this reference (as typed or said), or None."""
+        wanted = normalize_reference(reference)
+        if wanted is None:
+            return None
+        with self._ctx.transaction() as session:
+            return queries.load_cancellation(session, wanted)
+
+    def cancellations(self, phone: str) -> list[CancellationView]:
+        """Every cancellation of `phone`, newest first."""
+        with self._ctx.transaction() as session:
+            return queries.load_cancellations(session, normalize_phone(phone))
+
+    # Charges and refunds
+
+    def review_charges(self, phone: str, days: int = 90) -> list[ChargeReview]:
+        """The charges of the last `days` days with refund-relevant flags, newest first."""
+        return charges.review_charges(self._ctx, phone, days)
+
+    def open_refund_case(
+        self, charge_id: int, *, phone: str, conversation_id: str, reason: str
+    ) -> RefundCaseView:
+        """Opens (or returns the existing) refund case for a charge of `phone`."""
+        return charges.open_refund_case(
+            self._ctx, charge_id, phone=phone, conversation_id=conversation_id, reason=reason
+        )
+
+    # Handoff and SMS records
+
+    def open_handoff(
+        self, *, conversation_id: str, channel: str, phone: Optional[str], summary: str
+    ) -> TicketView:
+        """Opens a ticket for a human agent."""
+        return handoff.open_handoff(
+            self._ctx,
+            conversation_id=conversation_id,
+            channel=channel,
+            phone=phone,
+            summary=summary,
+        )
+
+    def record_sms(self, phone: str, kind: str, status: str, error: Optional[str] = None) -> None:
+        """Records that an SMS was sent or failed, with the phone masked."""
+        handoff.record_sms(self._ctx, phone, kind, status, error)

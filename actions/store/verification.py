@@ -1,0 +1,194 @@
+"""SMS verification codes: issuing, checking, resend limits and lockout.
+
+Nothing here looks at accounts, so a number without an account behaves exactly like one
+with an account: the answers cannot be used to find out who is a customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from actions.settings import Settings
+from actions.store.context import StoreContext, audit
+from actions.store.models import VerificationChallenge, VerificationLock
+from actions.store.privacy import normalize_phone, stored_phone
+from actions.store.views import CodeCheck, CodeIssue
+
+CODE_DIGITS = 6
+_CODE = re.compile(r"\d{6}")
+_HOUR = timedelta(hours=1)
+
+
+def code_hash(settings: Settings, phone: str, code: str) -> str:
+    """HMAC-SHA256 of phone and code, keyed so a leaked table does not give the codes away."""
+    message = f"{phone}:{code}".encode()
+    return hmac.new(settings.verification_hash_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def _active_lock(session: Session, phone: str, now: datetime) -> Optional[datetime]:
+    locked_until = session.execute(
+        select(VerificationLock.locked_until).where(VerificationLock.phone == stored_phone(phone))
+    ).scalar_one_or_none()
+    return locked_until if locked_until is not None and locked_until > now else None
+
+
+def _latest_challenge(
+    session: Session, phone: str, for_update: bool = False
+) -> Optional[VerificationChallenge]:
+    statement = (
+        select(VerificationChallenge)
+        .where(VerificationChallenge.phone == stored_phone(phone))
+        .order_by(VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc())
+        .limit(1)
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return session.execute(statement).scalar_one_or_none()
+
+
+def _lock(session: Session, phone: str, until: datetime) -> None:
+    lock = session.execute(
+        select(VerificationLock)
+        .where(VerificationLock.phone == stored_phone(phone))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if lock is None:
+        session.add(VerificationLock(phone=stored_phone(phone), locked_until=until))
+    else:
+        lock.locked_until = until
+
+
+def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue:
+    """A new code for `phone` bound to `conversation_id`, unless locked or asked too often."""
+    phone = normalize_phone(phone)
+    settings = ctx.settings
+    now = ctx.now()
+    with ctx.transaction() as session:
+        locked_until = _active_lock(session, phone, now)
+        if locked_until is not None:
+            issue = CodeIssue("locked", None, None, locked_until)
+        else:
+            issue = _issue_unlocked(session, settings, phone, conversation_id, now)
+        audit(
+            session,
+            at=now,
+            action="code_issued" if issue.status == "issued" else "code_refused",
+            conversation_id=conversation_id,
+            phone=phone,
+            detail={"status": issue.status},
+        )
+    return issue
+
+
+def _issue_unlocked(
+    session: Session, settings: Settings, phone: str, conversation_id: str, now: datetime
+) -> CodeIssue:
+    latest = _latest_challenge(session, phone, for_update=True)
+    interval = timedelta(seconds=settings.resend_interval_seconds)
+    if latest is not None and latest.created_at + interval > now:
+        return CodeIssue("too_soon", None, None, latest.created_at + interval)
+    in_last_hour = session.execute(
+        select(func.count(), func.min(VerificationChallenge.created_at)).where(
+            VerificationChallenge.phone == stored_phone(phone),
+            VerificationChallenge.created_at > now - _HOUR,
+        )
+    ).one()
+    if in_last_hour[0] >= settings.resend_per_hour:
+        return CodeIssue("hourly_limit", None, None, in_last_hour[1] + _HOUR)
+
+    carried = 0
+    if latest is not None:
+        # A resend must not reset the wrong-code count, or resending would allow endless
+        # guessing; the count starts over after a success, a lockout or a quiet hour.
+        if (
+            latest.consumed_at is None
+            and latest.attempts < settings.max_code_attempts
+            and latest.created_at > now - _HOUR
+        ):
+            carried = latest.attempts
+        # Only the newest code is valid.
+        if latest.consumed_at is None and latest.expires_at > now:
+            latest.expires_at = now
+    code = _new_code()
+    expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
+    session.add(
+        VerificationChallenge(
+            phone=stored_phone(phone),
+            code_hash=code_hash(settings, phone, code),
+            conversation_id=conversation_id,
+            created_at=now,
+            expires_at=expires_at,
+            attempts=carried,
+        )
+    )
+    return CodeIssue("issued", code, expires_at, now + interval)
+
+
+def check_code(ctx: StoreContext, phone: str, code: str, conversation_id: str) -> CodeCheck:
+    """Checks a code against the newest one sent to `phone` in this conversation."""
+    phone = normalize_phone(phone)
+    settings = ctx.settings
+    now = ctx.now()
+    with ctx.transaction() as session:
+        result = _check(session, settings, phone, code, conversation_id, now)
+        audit(
+            session,
+            at=now,
+            action="code_checked",
+            conversation_id=conversation_id,
+            phone=phone,
+            detail={"status": result.status},
+        )
+    return result
+
+
+def _check(
+    session: Session,
+    settings: Settings,
+    phone: str,
+    code: str,
+    conversation_id: str,
+    now: datetime,
+) -> CodeCheck:
+    maximum = settings.max_code_attempts
+    locked_until = _active_lock(session, phone, now)
+    if locked_until is not None:
+        return CodeCheck("locked", 0, locked_until)
+    challenge = _latest_challenge(session, phone, for_update=True)
+    if (
+        challenge is None
+        or challenge.consumed_at is not None
+        or challenge.conversation_id != conversation_id
+    ):
+        return CodeCheck("no_code", maximum, None)
+    if challenge.expires_at <= now:
+        return CodeCheck("expired", max(0, maximum - challenge.attempts), None)
+
+    candidate = code.strip() if isinstance(code, str) else ""
+    # Hash whatever was given, so the comparison takes the same time for any input.
+    given = code_hash(settings, phone, candidate)
+    if _CODE.fullmatch(candidate) and hmac.compare_digest(given, challenge.code_hash):
+        challenge.consumed_at = now
+        return CodeCheck("ok", max(0, maximum - challenge.attempts), None)
+
+    challenge.attempts += 1
+    remaining = maximum - challenge.attempts
+    if remaining > 0:
+        return CodeCheck("wrong", remaining, None)
+    until = now + timedelta(seconds=settings.lockout_seconds)
+    _lock(session, phone, until)
+    # The code is burnt: after the lockout a new one must be requested.
+    challenge.expires_at = now
+    return CodeCheck("locked", 0, until)

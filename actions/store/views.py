@@ -1,0 +1,118 @@
+"""What the store hands out: frozen snapshots, never ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """A mobile account."""
+
+    phone: str
+    holder_name: str
+    status: str  # 'active' | 'arrears'
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """A membership of an account, with its cancellation if it has one."""
+
+    id: int
+    product_name: str
+    product_code: str
+    provider: str
+    plan_name: str
+    price: Decimal
+    period: str  # 'month' | 'quarter' | 'year'
+    billing_channel: str  # 'phone_bill' | 'alipay' | 'wechat' | 'app_store'
+    auto_renew: bool
+    status: str  # 'active' | 'cancelled'
+    started_at: datetime
+    period_end: datetime
+    next_charge_at: Optional[datetime]
+    cancelled_at: Optional[datetime]
+    reference: Optional[str]
+
+
+@dataclass(frozen=True)
+class CodeIssue:
+    """The answer to a request for a verification code; the caller sends `code` by SMS."""
+
+    status: str  # 'issued' | 'too_soon' | 'hourly_limit' | 'locked'
+    code: Optional[str] = field(repr=False)  # kept out of repr so it never reaches a log
+    expires_at: Optional[datetime]
+    retry_at: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The answer to a code the user typed or said."""
+
+    status: str  # 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code'
+    remaining_attempts: int
+    locked_until: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What a cancellation request did."""
+
+    # 'cancelled' | 'already_cancelled' | 'app_store' | 'partner_failed' | 'partner_timeout'
+    # | 'not_found'
+    status: str
+    subscription: Optional[SubscriptionView]
+    reference: Optional[str]
+    cancelled_at: Optional[datetime]
+    effective_until: Optional[datetime]
+
+
+@dataclass(frozen=True)
+class CancellationView:
+    """A completed cancellation, found by its reference number."""
+
+    reference: str
+    product_name: str
+    phone: str
+    channel: str
+    requested_at: datetime
+    effective_until: datetime
+    status: str  # the subscription's status: 'cancelled'
+    reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ChargeReview:
+    """A recent charge, with what a refund decision needs to know."""
+
+    charge_id: int
+    product_name: str
+    amount: Decimal
+    charged_at: datetime
+    subscription_status: str
+    cancelled_at: Optional[datetime]
+    after_cancellation: bool
+    within_refund_window: bool
+    refund_reference: Optional[str]
+
+
+@dataclass(frozen=True)
+class RefundCaseView:
+    """A refund case; `created` is False when the charge already had one."""
+
+    reference: str
+    amount: Decimal
+    product_name: str
+    created_at: datetime
+    created: bool
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A handoff ticket for a human agent."""
+
+    reference: str
+    created_at: datetime

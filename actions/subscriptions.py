@@ -1,0 +1,161 @@
+"""Looking things up: the holder's memberships and earlier cancellations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import phrases
+from actions.forms import latest_entities
+from actions.refunds import review_charges
+from actions.runtime import Runtime, get_runtime
+from actions.store.errors import StoreUnavailable
+from actions.store.references import is_valid_reference, normalize_reference
+from actions.verification import touch_verification, verified_phone
+
+PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
+
+
+def show_subscriptions(phone: str, dispatcher: CollectingDispatcher, runtime: Runtime) -> None:
+    """All of the holder's memberships with price, next charge and status."""
+    subs = runtime.store.subscriptions(phone)
+    masked = phrases.mask_phone(phone)
+    if not subs:
+        dispatcher.utter_message(response="utter_no_subscriptions", masked_phone=masked)
+        return
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    lines = [phrases.subscription_line(i, s, tz, today) for i, s in enumerate(subs, 1)]
+    dispatcher.utter_message(
+        response="utter_subscriptions_overview", masked_phone=masked, items="\n".join(lines)
+    )
+    active = [s for s in subs if s.status == "active"]
+    if active:
+        monthly = sum(s.price * PERIODS_PER_MONTH.get(s.period, Decimal(1)) for s in active)
+        dispatcher.utter_message(
+            response="utter_subscriptions_total", total=f"{phrases.money(monthly)}/月"
+        )
+    else:
+        dispatcher.utter_message(response="utter_no_active_subscriptions", masked_phone=masked)
+
+
+def show_cancellations(phone: str, dispatcher: CollectingDispatcher, runtime: Runtime) -> None:
+    """Every cancellation of the holder with its reference."""
+    items = runtime.store.cancellations(phone)
+    masked = phrases.mask_phone(phone)
+    if not items:
+        dispatcher.utter_message(response="utter_no_cancellations", masked_phone=masked)
+        return
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    lines = [phrases.cancellation_line(i, c, tz, today) for i, c in enumerate(items, 1)]
+    dispatcher.utter_message(
+        response="utter_cancellation_list", masked_phone=masked, items="\n".join(lines)
+    )
+
+
+def answer_reference(reference_text: str, dispatcher: CollectingDispatcher, runtime: Runtime) -> None:
+    """Status of one cancellation by its reference, with the phone masked."""
+    reference = normalize_reference(reference_text) or reference_text.upper().replace(" ", "")
+    if not is_valid_reference(reference):
+        dispatcher.utter_message(response="utter_reference_invalid", reference=reference)
+        return
+    item = runtime.store.cancellation(reference)
+    if item is None:
+        dispatcher.utter_message(response="utter_reference_not_found", reference=reference)
+        return
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    dispatcher.utter_message(
+        response="utter_cancellation_status",
+        reference=item.reference,
+        service=item.product_name,
+        requested_date=phrases.day(item.requested_at, tz, today),
+        effective_until=phrases.day(item.effective_until, tz, today),
+        masked_phone=phrases.mask_phone(item.phone),
+    )
+
+
+class ActionCheckSubscriptions(Action):
+    """Which memberships are active, their price and next charge (after verification)."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_check_subscriptions"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Shows the list, or asks for the phone number first."""
+        runtime = get_runtime()
+        phone = verified_phone(tracker, runtime)
+        if not phone:
+            dispatcher.utter_message(response="utter_ask_phone_for_check")
+            return [SlotSet("goal", "check")]
+        try:
+            show_subscriptions(phone, dispatcher, runtime)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+        return touch_verification(tracker, runtime)
+
+
+class ActionQueryCancellation(Action):
+    """An earlier cancellation: by reference for anyone, the full list for the verified holder."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_query_cancellation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Answers by reference, lists, or asks for a reference or the phone number."""
+        runtime = get_runtime()
+        references = latest_entities(tracker, "reference_number")
+        try:
+            if references:
+                for reference in references:
+                    answer_reference(reference, dispatcher, runtime)
+                return []
+            phone = verified_phone(tracker, runtime)
+            if phone:
+                show_cancellations(phone, dispatcher, runtime)
+                return touch_verification(tracker, runtime)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return []
+        dispatcher.utter_message(response="utter_ask_reference_or_phone")
+        return [SlotSet("goal", "query")]
+
+
+class ActionAfterIdentity(Action):
+    """Answers what the user asked before they had to prove who they are."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_after_identity"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Dispatches on the remembered goal (the membership list by default)."""
+        runtime = get_runtime()
+        phone = verified_phone(tracker, runtime)
+        if not phone:
+            return [SlotSet("goal", None)]
+        goal = tracker.get_slot("goal")
+        try:
+            if goal == "charge":
+                review_charges(phone, tracker, dispatcher, runtime)
+            elif goal == "query":
+                show_cancellations(phone, dispatcher, runtime)
+            else:
+                show_subscriptions(phone, dispatcher, runtime)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+        return [SlotSet("goal", None)]

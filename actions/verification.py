@@ -1,0 +1,219 @@
+"""Who the user is: the phone number, the SMS code, and how long a verified identity lasts."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import phrases
+from actions.runtime import Runtime, get_runtime
+from actions.sms import SmsError
+from actions.sms import templates as sms_templates
+from actions.store.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+CODE_RE = re.compile(r"^\d{6}$")
+CODE_PLACEHOLDER = "******"
+
+
+def clean_phone(value: Any) -> Optional[str]:
+    """The 11-digit mobile number in `value`, or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    digits = re.sub(r"[\s\-]", "", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if PHONE_RE.match(digits) else None
+
+
+def verified_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
+    """The phone proved in this conversation, if the proof is still fresh."""
+    phone = tracker.get_slot("verified_phone")
+    at = tracker.get_slot("verified_at")
+    if not phone or at is None:
+        return None
+    if runtime.epoch() - float(at) > runtime.settings.verified_idle_seconds:
+        return None
+    return phone
+
+
+def touch_verification(tracker: Tracker, runtime: Runtime) -> List[EventType]:
+    """Keeps a verified identity alive while the user is active."""
+    if verified_phone(tracker, runtime):
+        return [SlotSet("verified_at", runtime.epoch())]
+    return []
+
+
+def send_code(
+    phone: str, tracker: Tracker, dispatcher: CollectingDispatcher, runtime: Runtime, resend: bool
+) -> str:
+    """Issues a code, sends it by SMS and tells the user: sent | too_soon | blocked | failed."""
+    masked = phrases.mask_phone(phone)
+    issue = runtime.store.issue_code(phone, tracker.sender_id)
+    tz = runtime.settings.timezone
+    if issue.status == "too_soon":
+        seconds = max(1, int((issue.retry_at - runtime.clock()).total_seconds()))
+        dispatcher.utter_message(
+            response="utter_code_recently_sent", masked_phone=masked, seconds=seconds
+        )
+        return "too_soon"
+    if issue.status in ("hourly_limit", "locked"):
+        response = "utter_phone_locked" if issue.status == "locked" else "utter_code_hourly_limit"
+        retry = issue.retry_at.astimezone(phrases.ZoneInfo(tz)).strftime("%H:%M")
+        dispatcher.utter_message(response=response, masked_phone=masked, retry_time=retry)
+        return "blocked"
+    minutes = max(1, runtime.settings.code_ttl_seconds // 60)
+    try:
+        runtime.sms.send(phone, sms_templates.verification_code(issue.code, minutes))
+        runtime.store.record_sms(phone, "verification", "sent")
+    except SmsError as exc:
+        logger.warning("verification SMS to %s failed: %s", masked, exc)
+        runtime.store.record_sms(phone, "verification", "failed", error=str(exc))
+        dispatcher.utter_message(response="utter_system_busy")
+        return "failed"
+    response = "utter_code_resent" if resend else "utter_code_sent"
+    dispatcher.utter_message(response=response, masked_phone=masked, minutes=minutes)
+    return "sent"
+
+
+class VerificationSlots:
+    """Validation of phone_number and verification_code, shared by the forms that need identity."""
+
+    def identity_slots(self, tracker: Tracker, runtime: Runtime) -> List[Text]:
+        """The identity slots still needed ([] when already verified)."""
+        return [] if verified_phone(tracker, runtime) else ["phone_number", "verification_code"]
+
+    async def validate_phone_number(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """Checks the number's shape and sends an SMS code to it."""
+        runtime = get_runtime()
+        phone = clean_phone(slot_value)
+        if phone is None:
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {"phone_number": None}
+        if verified_phone(tracker, runtime) == phone:
+            return {"phone_number": phone}
+        try:
+            outcome = send_code(phone, tracker, dispatcher, runtime, resend=False)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return {"phone_number": None}
+        if outcome == "blocked":
+            return {"phone_number": None, "requested_slot": None}
+        if outcome == "failed":
+            return {"phone_number": None}
+        # A new number drops any identity proved for another one.
+        return {
+            "phone_number": phone,
+            "verification_code": None,
+            "verified_phone": None,
+            "verified_at": None,
+        }
+
+    async def validate_verification_code(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        """Checks the code against the store; never repeats it back."""
+        runtime = get_runtime()
+        if slot_value == CODE_PLACEHOLDER and verified_phone(tracker, runtime):
+            return {"verification_code": CODE_PLACEHOLDER}
+        phone = clean_phone(tracker.get_slot("phone_number"))
+        if phone is None:
+            dispatcher.utter_message(response="utter_need_phone_first")
+            return {"verification_code": None}
+        code = re.sub(r"\s", "", str(slot_value or ""))
+        if not CODE_RE.match(code):
+            dispatcher.utter_message(response="utter_invalid_code_format")
+            return {"verification_code": None}
+        try:
+            check = runtime.store.check_code(phone, code, tracker.sender_id)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return {"verification_code": None}
+        if check.status == "ok":
+            dispatcher.utter_message(response="utter_verified")
+            return {
+                "verification_code": CODE_PLACEHOLDER,
+                "verified_phone": phone,
+                "verified_at": runtime.epoch(),
+            }
+        if check.status == "wrong":
+            dispatcher.utter_message(response="utter_wrong_code", remaining=check.remaining_attempts)
+            return {"verification_code": None}
+        if check.status == "expired":
+            dispatcher.utter_message(response="utter_code_expired")
+            return {"verification_code": None}
+        if check.status == "locked":
+            retry = check.locked_until.astimezone(
+                phrases.ZoneInfo(runtime.settings.timezone)
+            ).strftime("%H:%M")
+            dispatcher.utter_message(
+                response="utter_phone_locked", masked_phone=phrases.mask_phone(phone), retry_time=retry
+            )
+            return {"verification_code": None, "phone_number": None, "requested_slot": None}
+        dispatcher.utter_message(response="utter_no_code_sent")
+        return {"verification_code": None, "phone_number": None}
+
+
+class ActionResendCode(Action):
+    """Sends a new code when the user did not get one (没收到验证码)."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_resend_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Resends within the store's limits, or asks for the number first."""
+        runtime = get_runtime()
+        phone = clean_phone(tracker.get_slot("phone_number"))
+        if phone is None:
+            dispatcher.utter_message(response="utter_need_phone_first")
+            return []
+        try:
+            send_code(phone, tracker, dispatcher, runtime, resend=True)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+        return []
+
+
+class ActionAskPhoneNumber(Action):
+    """Asks for the phone number, saying why in the words of the current task."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_ask_phone_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Chooses the wording from the form and the membership named so far."""
+        if tracker.active_loop_name == "cancel_form":
+            service = tracker.get_slot("service")
+            if service:
+                dispatcher.utter_message(response="utter_ask_phone_number_for_cancel", service=service)
+            else:
+                dispatcher.utter_message(response="utter_ask_phone_number_generic_cancel")
+        else:
+            dispatcher.utter_message(response="utter_ask_phone_number")
+        return []

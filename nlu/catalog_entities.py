@@ -1,0 +1,198 @@
+"""Entity extractor: a spaCy EntityRuler built from the catalog and from number shapes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from catalog import Catalog, load_catalog
+from nlu import jieba_words
+from nlu.catalog_tokenizer import catalog_fingerprint
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "service"
+PHONE = "phone_number"
+CODE = "verification_code"
+REFERENCE = "reference_number"
+SPACY_DIR = "spacy_pipeline"
+
+# Token shapes after normalisation (spoken digits are already ASCII, groups joined).
+_PHONE = r"^(?:\+?86)?1[3-9]\d{9}$"
+_CODE = r"^\d{6}$"
+_REF_WHOLE = r"^[Tt][Dd]\d{8}[0-9A-Za-z]{6}$"
+_REF_HEAD = r"^[Tt][Dd]\d{8}$"
+_DATE8 = r"^\d{8}$"
+_SUFFIX6 = r"^[0-9A-Za-z]{6}$"
+
+
+def number_patterns() -> List[Dict[str, Any]]:
+    """EntityRuler token patterns for phone numbers, codes and reference numbers."""
+    return [
+        {"label": PHONE, "pattern": [{"TEXT": {"REGEX": _PHONE}}]},
+        {"label": CODE, "pattern": [{"TEXT": {"REGEX": _CODE}}]},
+        {"label": REFERENCE, "pattern": [{"TEXT": {"REGEX": _REF_WHOLE}}]},
+        {
+            "label": REFERENCE,
+            "pattern": [{"TEXT": {"REGEX": _REF_HEAD}}, {"TEXT": {"REGEX": _SUFFIX6}}],
+        },
+        {
+            "label": REFERENCE,
+            "pattern": [
+                {"LOWER": "td"},
+                {"TEXT": {"REGEX": _DATE8}},
+                {"TEXT": {"REGEX": _SUFFIX6}},
+            ],
+        },
+        {
+            "label": REFERENCE,
+            "pattern": [{"LOWER": "td"}, {"TEXT": {"REGEX": r"^\d{8}[0-9A-Za-z]{6}$"}}],
+        },
+    ]
+
+
+def service_patterns(catalog: Catalog) -> List[Dict[str, Any]]:
+    """One phrase pattern per surface form, its id the canonical product name."""
+    return [
+        {"label": SERVICE, "pattern": form, "id": product.name}
+        for product in catalog.products
+        for form in product.surface_forms
+    ]
+
+
+def build_pipeline(catalog: Catalog) -> Any:
+    """A blank Chinese spaCy pipeline (jieba segmenter) with the catalog's EntityRuler."""
+    import spacy
+
+    jieba_words.register_words(jieba_words.catalog_words(catalog))
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(service_patterns(catalog) + number_patterns())
+    return nlp
+
+
+def entity_value(label: str, surface: str, ent_id: str) -> str:
+    """The normalised value of a matched entity."""
+    if label == SERVICE:
+        return ent_id
+    if label == PHONE:
+        return re.sub(r"\D", "", surface)[-11:]
+    if label == REFERENCE:
+        return re.sub(r"\s", "", surface).upper()
+    return surface
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Finds memberships by any catalog name or typo, and phone, code and reference numbers."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """`catalog`: path of the catalog file, read at training time only."""
+        return {"catalog": "data/catalog.yml"}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Retrains when the catalog changes."""
+        return catalog_fingerprint(config.get("catalog"))
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        """spaCy and jieba."""
+        return ["spacy", "jieba"]
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        nlp: Any = None,
+        words: Optional[List[str]] = None,
+    ) -> None:
+        """Keeps the pipeline (None until trained)."""
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._nlp = nlp
+        self._words = words or []
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CatalogEntityExtractor":
+        """Creates an untrained extractor."""
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Builds the ruler from the catalog and saves it, with its words, in the model."""
+        catalog = load_catalog(self._config["catalog"])
+        self._words = jieba_words.catalog_words(catalog)
+        self._nlp = build_pipeline(catalog)
+        with self._model_storage.write_to(self._resource) as directory:
+            self._nlp.to_disk(Path(directory) / SPACY_DIR)
+            jieba_words.write_words(directory, self._words)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "CatalogEntityExtractor":
+        """Loads the ruler saved at training time; nothing is downloaded."""
+        import spacy
+
+        with model_storage.read_from(resource) as directory:
+            words = jieba_words.read_words(directory)
+            jieba_words.register_words(words)
+            nlp = spacy.load(Path(directory) / SPACY_DIR)
+        return cls(config, model_storage, resource, nlp, words)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training data keeps its own annotations."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Adds the entities found in each message's text."""
+        if self._nlp is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            found = self.extract(text)
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages
+
+    def extract(self, text: str) -> List[Dict[str, Any]]:
+        """Entities of `text` with canonical values and character offsets."""
+        doc = self._nlp(text)
+        entities = [
+            {
+                "entity": ent.label_,
+                "value": entity_value(ent.label_, ent.text, ent.ent_id_),
+                "start": ent.start_char,
+                "end": ent.end_char,
+                "confidence_entity": 1.0,
+            }
+            for ent in doc.ents
+        ]
+        return self.add_extractor_name(entities)

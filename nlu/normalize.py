@@ -1,0 +1,148 @@
+"""Canonical form for Chinese user text before jieba tokenisation.
+
+Three meaning-preserving steps, applied to user messages and training data alike:
+
+1. full-width ASCII forms (U+FF01-U+FF5E, U+3000) become plain ASCII, except the ones
+   that are the standard Chinese punctuation marks (，！？：；（）～ stay);
+2. Traditional characters become Simplified, one character for one character;
+3. inside runs that are clearly numbers (phones, codes, references) Chinese digits
+   become ASCII digits and single spaces/dashes between digit groups are dropped.
+
+Steps 1-2 never change the length; step 3 only replaces or deletes characters, so
+the output is never longer than the input and ``normalize_with_map`` can report
+where every original character ended up (used to move annotated entity spans).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+
+# Chinese digit characters as spoken or as ASR writes them (幺 is "one" when reading numbers).
+_CN_DIGITS = {
+    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
+    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+}  # fmt: skip
+_DIGIT_CLASS = "0-9" + "".join(_CN_DIGITS)
+_SEPARATORS = " -\u2013\u2014"  # U+3000 is already a plain space after step 1
+# A maximal digit run with single separators between groups. Runs glued to ASCII letters
+# belong to reference codes such as B2N6WD and are left alone; the digit classes in the
+# look-arounds stop the regex from matching a tail of a run whose head was rejected.
+_SEP_CLASS = re.escape(_SEPARATORS)  # escaped: a bare "-" would make a character range
+_RUN = re.compile(
+    rf"(?<![A-Za-z{_DIGIT_CLASS}])[{_DIGIT_CLASS}]+"
+    rf"(?:[{_SEP_CLASS}][{_DIGIT_CLASS}]+)*(?![A-Za-z{_DIGIT_CLASS}])"
+)
+_SPLIT = re.compile(f"([{_SEP_CLASS}])")
+_MAX_JOINED = 11  # a mainland mobile number; longer joins would glue separate numbers together
+# Reduplicated idioms made only of digit characters ("in twos and threes", "mostly").
+_IDIOMS = frozenset({"三三两两", "七七八八"})
+# Full-width forms that are ordinary Chinese punctuation (GB/T 15834), not "wide ASCII".
+_CHINESE_PUNCTUATION = "，！？：；（）～"
+# Measure words: in "15一个月" the trailing 一 counts months, it is not a digit of 15.
+_UNITS = frozenset("个次年月天日周块元角毛分秒位张台部份条项种家下点期季本件遍回趟倍半些样笔")
+
+
+@functools.lru_cache(maxsize=1)
+def _ts_table() -> dict[int, str]:
+    """Traditional -> Simplified single-character table from the opencc package data."""
+    root = resources.files("opencc") / "dictionary"
+
+    def load(name: str) -> dict[str, list[str]]:
+        pairs = {}
+        for line in (root / name).read_text(encoding="utf-8").splitlines():
+            if "\t" in line:
+                key, values = line.split("\t", 1)
+                pairs[key] = values.split(" ")
+        return pairs
+
+    simplified_keys = load("STCharacters.txt")
+    table = {}
+    for key, candidates in load("TSCharacters.txt").items():
+        # A source that is itself Simplified in common use (后, 乾, 於, 覆...) is ambiguous:
+        # converting it could change the meaning of already-Simplified text, so keep it.
+        if key in simplified_keys or key in candidates:
+            continue
+        if len(key) == 1 and len(candidates[0]) == 1:
+            table[ord(key)] = candidates[0]
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _char_table() -> dict[int, str]:
+    """One-to-one table for steps 1 and 2 combined."""
+    table = {
+        code: chr(code - 0xFEE0)
+        for code in range(0xFF01, 0xFF5F)
+        if chr(code) not in _CHINESE_PUNCTUATION
+    }
+    table[0x3000] = " "
+    table.update(_ts_table())
+    return table
+
+
+def _is_number(run: str) -> bool:
+    """Whether a digit run is clearly a number rather than a quantity, ordinal or idiom."""
+    if run in _IDIOMS:
+        return False
+    digits = [ch for ch in run if ch not in _SEPARATORS]
+    has_strong = any(ch == "幺" or ch.isascii() for ch in digits)
+    return len(digits) >= 4 or (len(digits) >= 3 and has_strong)
+
+
+def _rewrite_run(run: str) -> list[str]:
+    """Replacement for each character of a number run ('' for dropped separators)."""
+    if not _is_number(run):
+        return list(run)
+    parts = _SPLIT.split(run)  # groups at even indices, separators at odd ones
+    # "10-20" / "100-200" are ranges, not a split number: convert but do not join.
+    is_range = len(parts) == 3 and parts[1] != " " and max(len(parts[0]), len(parts[2])) <= 3
+    out = [_CN_DIGITS.get(ch, ch) for ch in parts[0]]
+    joined = len(parts[0])
+    for sep, group in zip(parts[1::2], parts[2::2], strict=True):
+        if not is_range and joined + len(group) <= _MAX_JOINED:
+            out.append("")  # greedy from the left: glue this group onto the number so far
+            joined += len(group)
+        else:
+            out.append(sep)
+            joined = len(group)
+        out.extend(_CN_DIGITS.get(ch, ch) for ch in group)
+    return out
+
+
+def _trim_quantity(run: str, following: str) -> str:
+    """Drop a trailing 一/两 that counts the next measure word after ASCII digits."""
+    if len(run) > 1 and run[-1] in "一两" and following in _UNITS:
+        head = run[:-1].rstrip(_SEPARATORS)
+        if head[-1:].isascii() and head[-1:].isdigit():
+            return head
+    return run
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of a user message."""
+    return normalize_with_map(text)[0]
+
+
+def normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """Normalise text and map each original index (plus the end) to its output index."""
+    text = text.translate(_char_table())
+    pieces: list[str] = []
+    for match in _RUN.finditer(text):
+        # pieces holds one entry per original character, so its length is the read position
+        run = _trim_quantity(match.group(), text[match.end() : match.end() + 1])
+        pieces.extend(text[len(pieces) : match.start()])
+        pieces.extend(_rewrite_run(run))
+    pieces.extend(text[len(pieces) :])
+    mapping, position = [], 0
+    for piece in pieces:
+        mapping.append(position)
+        position += len(piece)
+    mapping.append(position)
+    return "".join(pieces), mapping
+
+
+def remap_span(mapping: list[int], start: int, end: int) -> tuple[int, int]:
+    """Move an original [start, end) span into normalised-text coordinates."""
+    return mapping[start], mapping[end]

@@ -1,0 +1,34 @@
+"""Accuracy gates on held-out data that is never trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.nlu.evaluation import evaluate
+
+pytestmark = pytest.mark.nlu
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+MIN_INTENT_ACCURACY = 0.95
+MIN_ENTITY_F1 = 0.95
+
+
+def held_out_files() -> list:
+    """The project's held-out file, and the shared evaluation files when present."""
+    files = [ROOT / "tests" / "nlu_holdout.yml"]
+    if EVAL_DIR.is_dir():
+        files += sorted(EVAL_DIR.glob("*.yml"))
+    return files
+
+
+@pytest.mark.parametrize("path", held_out_files(), ids=lambda p: p.name)
+def test_held_out_accuracy(path: Path, parse) -> None:
+    """Intent accuracy and entity F1 on held-out utterances meet the gates."""
+    report = evaluate(path, parse)
+    print("\n" + report.render())
+    assert report.total > 0
+    assert report.intent_accuracy >= MIN_INTENT_ACCURACY, report.render()
+    assert report.entity_f1 >= MIN_ENTITY_F1, report.render()

@@ -1,0 +1,178 @@
+"""Fixtures for the store's tests: a SQLite store in a temporary folder and a fixed clock.
+
+Test modules use them with `pytest_plugins = ["tests.unit.store_fixtures"]` and import
+nothing from here at run time (pytest would then load this module twice); names for type
+hints are imported under TYPE_CHECKING.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from actions.partners.base import PartnerError, PartnerTimeout
+from actions.settings import Settings
+from actions.store.db import make_engine, make_session_factory, upgrade_schema
+from actions.store.models import Account, Product, Subscription
+from actions.store.seed import seed_demo
+from actions.store.services import SubscriptionService
+from catalog import Catalog, load_catalog
+
+# 10:00 in Shanghai on the contract example's date.
+START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        """The current fake time."""
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Moves the clock forward by timedelta(**delta) and returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class FakePartner:
+    """A payment partner that answers as told and remembers every call."""
+
+    mode: str = "ok"  # 'ok' | 'fail' | 'timeout'
+    calls: list = field(default_factory=list)
+
+    def cancel_agreement(self, *, channel: str, agreement_id: str, idempotency_key: str) -> str:
+        """Records the call, then confirms, fails or times out according to `mode`."""
+        self.calls.append(
+            {"channel": channel, "agreement_id": agreement_id, "idempotency_key": idempotency_key}
+        )
+        if self.mode == "timeout":
+            raise PartnerTimeout("no answer")
+        if self.mode == "fail":
+            raise PartnerError("agreement not found")
+        return f"CONF-{len(self.calls)}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The fixed, movable clock of the service."""
+    return FakeClock()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A SQLite file in the test's temporary folder (not created yet)."""
+    return f"sqlite:///{tmp_path / 'store' / 'store.db'}"
+
+
+@pytest.fixture
+def settings(store_url: str) -> Settings:
+    """Default settings pointing at the temporary store."""
+    return replace(Settings(), store_url=store_url)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The demo catalog (data/catalog.yml)."""
+    return load_catalog()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    """An engine on the temporary store with the schema at head."""
+    engine = make_engine(store_url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker:
+    """Sessions on the temporary store."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def partners() -> dict[str, FakePartner]:
+    """Fake 支付宝 and 微信 partners that succeed unless told otherwise."""
+    return {"alipay": FakePartner(), "wechat": FakePartner()}
+
+
+@pytest.fixture
+def service(
+    session_factory: sessionmaker,
+    catalog: Catalog,
+    settings: Settings,
+    partners: dict[str, FakePartner],
+    clock: FakeClock,
+) -> SubscriptionService:
+    """A service on the demo data seeded at the clock's start."""
+    seed_demo(session_factory, catalog, clock())
+    return SubscriptionService(session_factory, catalog, settings, partners, clock)
+
+
+@pytest.fixture
+def subscription_of(service: SubscriptionService) -> Callable[[str, str], int]:
+    """Finds the id of a phone's subscription to a product (by canonical name)."""
+
+    def find(phone: str, product_name: str) -> int:
+        for view in service.subscriptions(phone):
+            if view.product_name == product_name:
+                return view.id
+        raise LookupError(f"{phone} has no {product_name}")
+
+    return find
+
+
+@pytest.fixture
+def add_subscription(
+    service: SubscriptionService, session_factory: sessionmaker, clock: FakeClock
+) -> Callable[..., int]:
+    """Adds an active monthly subscription the demo data lacks; returns its id."""
+
+    def add(
+        phone: str,
+        product_code: str,
+        *,
+        billing_channel: str,
+        agreement_id: Optional[str] = None,
+    ) -> int:
+        now = clock()
+        with session_factory.begin() as session:
+            account_id = session.execute(
+                select(Account.id).where(Account.phone == phone)
+            ).scalar_one()
+            product = session.execute(
+                select(Product).where(Product.code == product_code)
+            ).scalar_one()
+            subscription = Subscription(
+                account_id=account_id,
+                product_id=product.id,
+                plan_name="连续包月",
+                price=Decimal("22.00"),
+                period="month",
+                billing_channel=billing_channel,
+                partner_agreement_id=agreement_id,
+                auto_renew=True,
+                status="active",
+                started_at=now - timedelta(days=20),
+                period_end=now + timedelta(days=10),
+                next_charge_at=now + timedelta(days=10),
+            )
+            session.add(subscription)
+            session.flush()
+            return subscription.id
+
+    return add

@@ -1,0 +1,233 @@
+"""The store's key rules on the real PostgreSQL server (schema, constraints, idempotency).
+
+Skipped when the server is unreachable, except on CI (CI=true), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from actions.settings import Settings
+from actions.store import SubscriptionService
+from actions.store.db import make_engine, make_session_factory, upgrade_schema
+from actions.store.models import Cancellation, Subscription, metadata
+from actions.store.references import is_valid_reference
+from actions.store.seed import seed_demo
+
+pytest_plugins = ["tests.unit.store_fixtures"]
+pytestmark = pytest.mark.postgres
+
+SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+ZHANG, LI = "13800138000", "13900139000"
+
+
+def _unreachable(reason: str) -> None:
+    message = f"PostgreSQL at {SERVER_URL} is unreachable: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped after the module's tests."""
+    schema = f"store_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(SERVER_URL, future=True, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        _unreachable(str(exc.orig).strip())
+    separator = "&" if "?" in SERVER_URL else "?"
+    try:
+        yield f"{SERVER_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """An engine on the fresh schema, upgraded to head by Alembic."""
+    engine = make_engine(pg_url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_service(pg_engine: Engine, pg_url: str, catalog, clock, partners) -> SubscriptionService:
+    """A service on freshly seeded demo data in PostgreSQL."""
+    factory = make_session_factory(pg_engine)
+    settings = replace(Settings(), store_url=pg_url)
+    service = SubscriptionService(factory, catalog, settings, partners, clock)
+    seed_demo(service, catalog, clock())
+    return service
+
+
+def _sub_id(service: SubscriptionService, phone: str, name: str) -> int:
+    return next(v.id for v in service.subscriptions(phone) if v.product_name == name)
+
+
+def _count_cancellations(service: SubscriptionService, sub_id: int) -> int:
+    with service.session_factory.begin() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Cancellation)
+            .where(Cancellation.subscription_id == sub_id)
+        ).scalar_one()
+
+
+def test_alembic_builds_the_models_schema(pg_engine: Engine) -> None:
+    assert "cancellations" in inspect(pg_engine).get_table_names()
+    upgrade_schema(pg_engine)  # a second upgrade is a no-op
+    with pg_engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert context.get_current_revision() == "0001"
+        assert compare_metadata(context, metadata) == []
+
+
+def test_the_schema_rejects_a_second_cancellation(pg_service: SubscriptionService) -> None:
+    migu = _sub_id(pg_service, ZHANG, "咪咕视频钻石会员")
+    with pytest.raises(IntegrityError), pg_service.session_factory.begin() as session:
+        session.add(
+            Cancellation(
+                reference="TD20261124K7M2Q5",
+                subscription_id=migu,
+                idempotency_key="direct",
+                channel="web",
+                conversation_id="c",
+                requested_at=START,
+                effective_until=START,
+            )
+        )
+    assert _count_cancellations(pg_service, migu) == 1
+
+
+def test_check_constraints_hold(pg_service: SubscriptionService) -> None:
+    tencent = _sub_id(pg_service, ZHANG, "腾讯视频VIP")
+    for column, value in (("price", Decimal("0")), ("billing_channel", "cash"), ("period", "day")):
+        with pytest.raises(IntegrityError), pg_service.session_factory.begin() as session:
+            session.get(Subscription, tencent).__setattr__(column, value)
+
+
+def test_money_and_time_round_trip(pg_service: SubscriptionService, clock) -> None:
+    tencent = next(v for v in pg_service.subscriptions(ZHANG) if v.product_code == "tencent_video")
+    assert tencent.price == Decimal("25.00") and isinstance(tencent.price, Decimal)
+    assert tencent.next_charge_at == clock() + timedelta(days=10)
+    assert tencent.next_charge_at.tzinfo is not None
+
+
+def test_cancel_is_idempotent(pg_service: SubscriptionService) -> None:
+    sub_id = _sub_id(pg_service, ZHANG, "腾讯视频VIP")
+    kwargs = dict(phone=ZHANG, channel="web", conversation_id="c", idempotency_key="k")
+    first = pg_service.cancel(sub_id, **kwargs)
+    second = pg_service.cancel(sub_id, **kwargs)
+    other = pg_service.cancel(sub_id, **{**kwargs, "idempotency_key": "k2"})
+    assert first.status == "cancelled" and is_valid_reference(first.reference)
+    assert (second.status, second.reference) == ("cancelled", first.reference)
+    assert (other.status, other.reference) == ("already_cancelled", first.reference)
+    assert _count_cancellations(pg_service, sub_id) == 1
+
+
+@pytest.mark.parametrize("same_key", [True, False])
+def test_concurrent_cancels_make_exactly_one_row(
+    pg_service: SubscriptionService, same_key: bool
+) -> None:
+    sub_id = _sub_id(pg_service, ZHANG, "QQ音乐绿钻")
+    workers = 8
+    barrier = threading.Barrier(workers)
+    outcomes = []
+
+    def cancel(n: int) -> None:
+        barrier.wait()
+        # An exception ends the thread without an outcome; the length check below sees it.
+        outcomes.append(
+            pg_service.cancel(
+                sub_id,
+                phone=ZHANG,
+                channel="web",
+                conversation_id=f"c{n}",
+                idempotency_key="same" if same_key else f"key-{n}",
+            )
+        )
+
+    threads = [threading.Thread(target=cancel, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({o.reference for o in outcomes}) == 1 and len(outcomes) == workers
+    assert _count_cancellations(pg_service, sub_id) == 1
+    if not same_key:
+        assert sum(o.status == "cancelled" for o in outcomes) == 1
+
+
+def test_concurrent_partner_cancels_make_one_row(pg_service: SubscriptionService, partners):
+    sub_id = _sub_id(pg_service, LI, "爱奇艺黄金VIP")
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def cancel() -> None:
+        barrier.wait()
+        outcomes.append(
+            pg_service.cancel(
+                sub_id, phone=LI, channel="voice", conversation_id="c", idempotency_key="ali"
+            )
+        )
+
+    threads = [threading.Thread(target=cancel) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({o.reference for o in outcomes}) == 1
+    assert _count_cancellations(pg_service, sub_id) == 1
+    assert {call["idempotency_key"] for call in partners["alipay"].calls} == {"ali"}
+
+
+def test_refund_case_is_idempotent(pg_service: SubscriptionService) -> None:
+    (charge,) = (c for c in pg_service.review_charges(ZHANG) if c.after_cancellation)
+    first = pg_service.open_refund_case(
+        charge.charge_id, phone=ZHANG, conversation_id="c", reason=""
+    )
+    again = pg_service.open_refund_case(
+        charge.charge_id, phone=ZHANG, conversation_id="c", reason=""
+    )
+    assert first.created and not again.created and first.reference == again.reference
+
+
+def test_verification_lockout(pg_service: SubscriptionService, clock) -> None:
+    issue = pg_service.issue_code(ZHANG, "c")
+    wrong = f"{(int(issue.code) + 1) % 1_000_000:06d}"
+    statuses = [pg_service.check_code(ZHANG, wrong, "c").status for _ in range(5)]
+    assert statuses == ["wrong"] * 4 + ["locked"]
+    assert pg_service.issue_code(ZHANG, "c").status == "locked"
+    clock.advance(seconds=900)
+    fresh = pg_service.issue_code(ZHANG, "c")
+    assert pg_service.check_code(ZHANG, fresh.code, "c").status == "ok"
+
+
+def test_an_unreachable_server_skips_locally_and_fails_on_ci(monkeypatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="unreachable"):
+        _unreachable("connection refused")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="unreachable"):
+        _unreachable("connection refused")

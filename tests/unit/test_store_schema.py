@@ -1,0 +1,252 @@
+"""The schema: Alembic migrations, constraints, column types, engines (actions/store/db.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import sessionmaker
+
+from actions.settings import PROJECT_ROOT, Settings
+from actions.store import StoreUnavailable, build_service
+from actions.store.db import make_engine, make_session_factory, unit_of_work, upgrade_schema
+from actions.store.models import (
+    Account,
+    Cancellation,
+    Charge,
+    SmsMessage,
+    Subscription,
+    VerificationLock,
+    metadata,
+)
+
+pytest_plugins = ["tests.unit.store_fixtures"]
+
+START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+ZHANG = "13800138000"  # the contract's demo holder 张三
+
+TABLES = {
+    "accounts",
+    "products",
+    "subscriptions",
+    "charges",
+    "cancellations",
+    "verification_challenges",
+    "verification_locks",
+    "refund_cases",
+    "handoff_tickets",
+    "sms_messages",
+    "audit_events",
+}
+
+
+def test_migration_creates_exactly_the_models_schema(engine: Engine) -> None:
+    assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
+    upgrade_schema(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_alembic_command_line_config_takes_store_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli' / 'store.db'}"
+    monkeypatch.setenv("STORE_URL", url)
+    monkeypatch.chdir(PROJECT_ROOT)
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    command.upgrade(config, "head")
+    engine = make_engine(url)
+    try:
+        assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+    command.downgrade(config, "base")
+    engine = make_engine(url)
+    try:
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_make_engine_creates_the_sqlite_folder_and_enforces_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'a' / 'b' / 'store.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert (tmp_path / "a" / "b").is_dir()
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_keeps_one_database() -> None:
+    engine = make_engine("sqlite://")
+    upgrade_schema(engine)
+    assert "accounts" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_build_service_upgrades_the_schema_on_first_use(settings: Settings, tmp_path: Path) -> None:
+    service = build_service(settings)
+    database = Path(settings.store_url.removeprefix("sqlite:///"))
+    assert not database.exists()  # nothing happens before the first call
+    assert service.account(ZHANG) is None
+    assert service.subscriptions(ZHANG) == []
+    assert database.exists()
+
+
+def test_a_second_cancellation_of_one_subscription_is_rejected_by_the_schema(
+    service, session_factory: sessionmaker, subscription_of
+) -> None:
+    migu = subscription_of(ZHANG, "咪咕视频钻石会员")
+    with pytest.raises(IntegrityError), session_factory.begin() as session:
+        session.add(
+            Cancellation(
+                reference="TD20261124K7M2Q5",
+                subscription_id=migu,
+                idempotency_key="direct-insert",
+                channel="web",
+                conversation_id="c1",
+                requested_at=START,
+                effective_until=START,
+            )
+        )
+    with session_factory.begin() as session:
+        rows = session.execute(select(Cancellation).where(Cancellation.subscription_id == migu))
+        assert len(rows.all()) == 1
+
+
+def _insert(session_factory: sessionmaker, row: object) -> None:
+    with session_factory.begin() as session:
+        session.add(row)
+
+
+def _subscription(account_id: int, **overrides: object) -> Subscription:
+    values = dict(
+        account_id=account_id,
+        product_id=1,
+        plan_name="连续包月",
+        price=Decimal("25.00"),
+        period="month",
+        billing_channel="phone_bill",
+        auto_renew=True,
+        status="active",
+        started_at=START,
+        period_end=START + timedelta(days=30),
+        next_charge_at=START + timedelta(days=30),
+    )
+    values.update(overrides)
+    return Subscription(**values)
+
+
+def _zhang_id(session_factory: sessionmaker) -> int:
+    with session_factory.begin() as session:
+        return session.execute(select(Account.id).where(Account.phone == ZHANG)).scalar_one()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"price": Decimal("0")},
+        {"price": Decimal("-1.00")},
+        {"period": "week"},
+        {"billing_channel": "cash"},
+        {"status": "paused"},
+        {"billing_channel": "alipay", "partner_agreement_id": None},
+        {"product_id": 9999},
+    ],
+)
+def test_subscription_constraints(service, session_factory: sessionmaker, overrides: dict) -> None:
+    with pytest.raises(IntegrityError):
+        _insert(session_factory, _subscription(_zhang_id(session_factory), **overrides))
+
+
+def test_account_constraints(service, session_factory: sessionmaker) -> None:
+    with pytest.raises(IntegrityError):
+        _insert(session_factory, Account(phone="13100131000", holder_name="x", status="closed"))
+    with pytest.raises(IntegrityError):
+        _insert(session_factory, Account(phone=ZHANG, holder_name="twin", status="active"))
+
+
+def test_charge_sms_and_lock_constraints(service, session_factory: sessionmaker) -> None:
+    with pytest.raises(IntegrityError):
+        _insert(
+            session_factory,
+            Charge(subscription_id=1, amount=Decimal("-5"), charged_at=START, status="settled"),
+        )
+    with pytest.raises(IntegrityError):
+        _insert(
+            session_factory,
+            SmsMessage(phone_masked="138****8000", kind="spam", status="sent", created_at=START),
+        )
+    _insert(session_factory, VerificationLock(phone=ZHANG, locked_until=START))
+    with pytest.raises(IntegrityError):
+        _insert(session_factory, VerificationLock(phone=ZHANG, locked_until=START))
+
+
+def test_timestamps_are_stored_as_utc_and_come_back_aware(
+    service, session_factory: sessionmaker
+) -> None:
+    shanghai_noon = datetime(2026, 11, 24, 12, 0, tzinfo=timezone(timedelta(hours=8)))
+    _insert(session_factory, VerificationLock(phone="13100131000", locked_until=shanghai_noon))
+    with session_factory.begin() as session:
+        stored = session.execute(
+            text("SELECT locked_until FROM verification_locks WHERE phone = '13100131000'")
+        ).scalar_one()
+        loaded = session.execute(
+            select(VerificationLock.locked_until).where(VerificationLock.phone == "13100131000")
+        ).scalar_one()
+    assert stored.startswith("2026-11-24 04:00:00")
+    assert loaded == shanghai_noon and loaded.tzinfo == timezone.utc
+
+
+def test_naive_datetimes_are_refused(service, session_factory: sessionmaker) -> None:
+    with pytest.raises(StatementError, match="naive"):
+        _insert(session_factory, VerificationLock(phone="13100131000", locked_until=datetime.now()))
+
+
+def test_money_is_decimal_and_floats_are_refused(service, session_factory: sessionmaker) -> None:
+    with session_factory.begin() as session:
+        prices = session.execute(select(Subscription.price)).scalars().all()
+    assert prices and all(
+        isinstance(p, Decimal) and p == p.quantize(Decimal("0.01")) for p in prices
+    )
+    with pytest.raises(StatementError, match="Decimal"):
+        _insert(session_factory, _subscription(_zhang_id(session_factory), price=25.0))
+
+
+def test_an_unreachable_database_is_store_unavailable(settings: Settings, tmp_path: Path) -> None:
+    # A folder cannot be opened as a SQLite file: the driver's connection fails.
+    (tmp_path / "folder.db").mkdir()
+    broken = make_engine(f"sqlite:///{tmp_path / 'folder.db'}")
+    with pytest.raises(StoreUnavailable), unit_of_work(make_session_factory(broken)) as session:
+        session.execute(text("SELECT 1"))
+    service = build_service(replace(settings, store_url=f"sqlite:///{tmp_path / 'folder.db'}"))
+    with pytest.raises(StoreUnavailable):
+        service.account(ZHANG)
+
+
+def test_a_refused_postgres_connection_is_store_unavailable() -> None:
+    engine = make_engine("postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+    with pytest.raises(StoreUnavailable):
+        upgrade_schema(engine)
+
+
+def test_integrity_errors_are_not_disguised_as_outages(service, session_factory) -> None:
+    with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
+        session.add(Account(phone=ZHANG, holder_name="twin", status="active"))

@@ -1,0 +1,133 @@
+"""The training data: enough varied examples, entities aligned with jieba tokens, no leakage."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+
+from catalog import load_catalog
+from nlu import jieba_words
+from nlu.normalize import normalize, normalize_with_map, remap_span
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+CONTRACT_INTENTS = [
+    "greet", "goodbye", "thank", "affirm", "deny", "cancel_subscription", "check_subscription",
+    "query_cancellation", "ask_cancel_methods", "ask_consequences", "report_unexpected_charge",
+    "ask_legal_rights", "request_human", "inform", "out_of_scope",
+]
+# The contract's own examples (contract.md, intents table) must keep their labels.
+CONTRACT_EXAMPLES = {
+    "greet": ["你好", "在吗", "喂"],
+    "goodbye": ["再见", "没别的事了"],
+    "thank": ["谢谢", "辛苦了"],
+    "affirm": ["是的", "对", "确认取消", "好的"],
+    "deny": ["不是", "不用了", "算了不办了", "先不取消了"],
+    "cancel_subscription": ["帮我把爱奇艺自动续费关了", "怎么退订QQ音乐绿钻", "不想再扣费了"],
+    "check_subscription": ["我开了哪些会员", "下次什么时候扣费"],
+    "query_cancellation": ["上周取消的办好了吗", "查一下单号TD20261124K7M2Q5"],
+    "ask_cancel_methods": ["发短信能退订吗", "营业厅能办吗", "有哪些取消方式"],
+    "ask_consequences": ["取消后还能用到月底吗", "取消了钱会退吗"],
+    "report_unexpected_charge": ["都取消了怎么还扣我钱", "莫名其妙扣了25块"],
+    "ask_legal_rights": ["商家不让取消合法吗", "我有权随时取消吗"],
+    "request_human": ["转人工", "我要找客服"],
+    "inform": ["13800138000", "验证码482913", "腾讯视频那个"],
+    "out_of_scope": ["今天天气怎么样", "给我讲个笑话"],
+}
+
+
+@pytest.fixture(scope="module")
+def training():
+    """The NLU training data."""
+    return load_data(str(ROOT / "data" / "nlu"))
+
+
+def plain_texts(path: Path) -> set:
+    """The plain texts of an NLU file's examples."""
+    return {m.get("text") for m in load_data(str(path)).intent_examples}
+
+
+def test_every_intent_has_forty_varied_examples(training) -> None:
+    """Each contract intent has at least 40 distinct examples."""
+    counts = Counter(m.get("intent") for m in training.intent_examples)
+    for intent in CONTRACT_INTENTS + ["resend_code"]:
+        assert counts[intent] >= 40, f"{intent} has only {counts[intent]} examples"
+    texts = [m.get("text") for m in training.intent_examples]
+    assert len(texts) == len(set(texts)), "duplicate training examples"
+
+
+def test_contract_examples_keep_their_labels(training) -> None:
+    """The contract's example utterances are trained with the contract's labels."""
+    labels = {m.get("text"): m.get("intent") for m in training.intent_examples}
+    for intent, examples in CONTRACT_EXAMPLES.items():
+        for example in examples:
+            assert labels.get(example) == intent, f"{example!r} should be {intent}"
+
+
+def test_held_out_data_is_never_trained_on(training) -> None:
+    """No utterance of the held-out files appears in the training data (even normalised)."""
+    trained = {normalize(m.get("text")) for m in training.intent_examples}
+    held_out = [ROOT / "tests" / "nlu_holdout.yml"] + (
+        sorted(EVAL_DIR.glob("*.yml")) if EVAL_DIR.is_dir() else []
+    )
+    for path in held_out:
+        leaked = {t for t in plain_texts(path) if normalize(t) in trained}
+        assert not leaked, f"{path.name} utterances in training data: {sorted(leaked)[:5]}"
+
+
+def test_holdout_has_two_hundred_utterances() -> None:
+    """The project's held-out set is large enough to measure 95 %."""
+    assert len(plain_texts(ROOT / "tests" / "nlu_holdout.yml")) >= 200
+
+
+def test_annotated_entities_align_with_jieba_tokens(training) -> None:
+    """After normalisation, every annotated entity starts and ends on a token boundary."""
+    jieba_words.register_words(jieba_words.catalog_words(load_catalog()))
+    tokenizer = JiebaTokenizer(JiebaTokenizer.get_default_config(), None, None)
+    misaligned = []
+    for example in training.intent_examples:
+        entities = example.get("entities") or []
+        if not entities:
+            continue
+        text, mapping = normalize_with_map(example.get("text"))
+        tokens = tokenizer.tokenize(Message(data={"text": text}), "text")
+        starts = {t.start for t in tokens}
+        ends = {t.end for t in tokens}
+        for ent in entities:
+            start, end = remap_span(mapping, ent["start"], ent["end"])
+            if start not in starts or end not in ends:
+                misaligned.append((example.get("text"), text[start:end], [t.text for t in tokens]))
+    assert not misaligned, f"{len(misaligned)} entities straddle tokens: {misaligned[:5]}"
+
+
+def test_service_values_are_canonical_catalog_names(training) -> None:
+    """Annotated memberships use the catalog's canonical names."""
+    names = {p.name for p in load_catalog().products}
+    for example in training.intent_examples:
+        for ent in example.get("entities") or []:
+            if ent["entity"] == "service":
+                assert ent["value"] in names, ent
+
+
+def test_every_response_is_used_and_every_used_response_exists() -> None:
+    """Responses named by actions or rules exist; every response is used somewhere."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    responses = set(domain["responses"])
+    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "actions").glob("*.py"))
+    rules = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "data").rglob("*.yml"))
+    in_actions = set(re.findall(r"\"(utter_[a-z_]+)\"", sources))
+    assert in_actions <= responses, f"missing responses: {in_actions - responses}"
+    forms = domain.get("forms", {})
+    asked = {f"utter_ask_{slot}" for form in forms.values() for slot in form["required_slots"]}
+    unused = {
+        r for r in responses
+        if r not in in_actions and r not in rules and r not in asked and r != "utter_default"
+    }
+    assert not unused, f"responses nobody uses: {sorted(unused)}"

@@ -1,0 +1,181 @@
+"""Writes data/rules.yml: the fixed routing of intents, forms and their digressions.
+
+Kept as a generator because every form needs the same digression rules; run it after
+changing the tables below (`python tools/gen_rules.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# intent -> action that answers it outside any form
+ANSWERS = {
+    "greet": "utter_greet",
+    "goodbye": "utter_goodbye",
+    "thank": "utter_you_are_welcome",
+    "check_subscription": "action_check_subscriptions",
+    "query_cancellation": "action_query_cancellation",
+    "ask_cancel_methods": "action_cancel_methods",
+    "ask_consequences": "action_explain_consequences",
+    "report_unexpected_charge": "action_review_charges",
+    "ask_legal_rights": "utter_legal_rights",
+    "request_human": "action_handoff",
+    "out_of_scope": "utter_out_of_scope",
+    "resend_code": "action_resend_code",
+    "nlu_fallback": "action_handle_fallback",
+    "affirm": "utter_how_can_help",
+    "deny": "utter_glad_to_help",
+    "inform": "action_handle_inform",
+}
+# digressions answered inside a form, after which the form asks its question again
+DIGRESSIONS = {
+    "greet": "utter_greet",
+    "thank": "utter_you_are_welcome",
+    "ask_cancel_methods": "action_cancel_methods",
+    "ask_consequences": "action_explain_consequences",
+    "ask_legal_rights": "utter_legal_rights",
+    "out_of_scope": "utter_out_of_scope",
+    "resend_code": "action_resend_code",
+    "nlu_fallback": "action_handle_fallback",
+    "inform": "action_handle_inform",
+    "affirm": "action_handle_inform",
+    "query_cancellation": "action_query_cancellation",
+}
+FORMS = {
+    "cancel_form": "action_cancel_subscription",
+    "identity_form": "action_after_identity",
+    "reason_form": "action_after_reason",
+}
+
+
+def rule(name, steps, condition=None, wait=None):
+    """One rule in Rasa's YAML shape."""
+    body = {"rule": name}
+    if condition:
+        body["condition"] = condition
+    body["steps"] = steps
+    if wait is False:
+        body["wait_for_user_input"] = False
+    return body
+
+
+def activate(form, intent, entities=None):
+    step = {"intent": intent}
+    if entities:
+        step["entities"] = entities
+    return [step, {"action": form}, {"active_loop": form}]
+
+
+def build() -> list:
+    """All rules."""
+    rules = [
+        rule(f"answer {intent}", [{"intent": intent}, {"action": action}])
+        for intent, action in ANSWERS.items()
+    ]
+    rules += [
+        rule("start a cancellation", activate("cancel_form", "cancel_subscription")),
+        rule("a membership name alone starts a cancellation",
+             activate("cancel_form", "inform", ["service"])),
+        rule("a phone number alone starts verification",
+             activate("identity_form", "inform", ["phone_number"])),
+        rule("a phone number and a membership start a cancellation",
+             activate("cancel_form", "inform", ["phone_number", "service"])),
+        rule("a reference number alone is looked up",
+             [{"intent": "inform", "entities": ["reference_number"]},
+              {"action": "action_query_cancellation"}]),
+    ]
+    for intent in ("check_subscription", "report_unexpected_charge", "query_cancellation"):
+        rules.append(rule(f"{intent} with a phone number verifies first",
+                          activate("identity_form", intent, ["phone_number"])))
+    for form, submit in FORMS.items():
+        rules.append(rule(
+            f"submit {form}",
+            [{"action": form}, {"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]},
+             {"action": submit}],
+            condition=[{"active_loop": form}],
+        ))
+        for intent, action in DIGRESSIONS.items():
+            if form == "reason_form" and intent in ("inform", "affirm", "nlu_fallback", "out_of_scope"):
+                continue  # the reason form takes these as the reason itself
+            rules.append(rule(
+                f"{intent} inside {form}",
+                [{"intent": intent}, {"action": action}, {"action": form},
+                 {"active_loop": form}],
+                condition=[{"active_loop": form}],
+            ))
+        for intent in ("request_human",):
+            rules.append(rule(
+                f"{intent} inside {form}",
+                [{"intent": intent}, {"action": "action_handoff"}, {"active_loop": None}],
+                condition=[{"active_loop": form}],
+            ))
+        stop = "action_stop_flow" if form != "reason_form" else "action_deactivate_loop"
+        if form != "reason_form":
+            rules.append(rule(
+                f"give up inside {form}",
+                [{"intent": "deny"}, {"action": stop}, {"active_loop": None}],
+                condition=[{"active_loop": form}],
+            ))
+        for intent, target in (("cancel_subscription", "cancel_form"),
+                               ("check_subscription", "action_check_subscriptions"),
+                               ("report_unexpected_charge", "action_review_charges"),
+                               ("goodbye", "utter_goodbye")):
+            if form == "cancel_form" and intent == "cancel_subscription":
+                continue  # the form itself picks up a newly named membership
+            steps = [{"intent": intent}, {"action": "action_deactivate_loop"}, {"active_loop": None}]
+            if target.endswith("_form"):
+                steps += [{"action": target}, {"active_loop": target}]
+            else:
+                steps += [{"action": target}]
+            rules.append(rule(f"{intent} leaves {form}", steps, condition=[{"active_loop": form}]))
+    # what a flow's last action expects next
+    rules += [
+        rule("ask the reason after a cancellation",
+             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "reason"}]},
+              {"action": "reason_form"}, {"active_loop": "reason_form"}]),
+        rule("go on with the next membership",
+             [{"action": "action_cancel_subscription"},
+              {"slot_was_set": [{"next_step": "next_membership"}]},
+              {"action": "cancel_form"}, {"active_loop": "cancel_form"}]),
+        rule("wait after a cancellation flow ends",
+             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "another"}]},
+              {"action": "action_listen"}]),
+        rule("wait when nothing was cancelled",
+             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "listen"}]},
+              {"action": "action_listen"}]),
+    ]
+    for previous in ("action_cancel_subscription", "action_after_reason"):
+        rules += [
+            rule(f"cancel another one after {previous}", [
+                {"action": previous}, {"slot_was_set": [{"next_step": "another"}]},
+                {"action": "action_listen"}, {"intent": "affirm"},
+                {"action": "cancel_form"}, {"active_loop": "cancel_form"}]),
+            rule(f"no other one after {previous}", [
+                {"action": previous}, {"slot_was_set": [{"next_step": "another"}]},
+                {"action": "action_listen"}, {"intent": "deny"},
+                {"action": "utter_glad_to_help"}]),
+        ]
+    rules += [
+        rule("accept the human offered", [
+            {"action": "action_handle_fallback"}, {"slot_was_set": [{"next_step": "offer_human"}]},
+            {"action": "action_listen"}, {"intent": "affirm"}, {"action": "action_handoff"}]),
+        rule("decline the human offered", [
+            {"action": "action_handle_fallback"}, {"slot_was_set": [{"next_step": "offer_human"}]},
+            {"action": "action_listen"}, {"intent": "deny"}, {"action": "utter_ok_rephrase"}]),
+    ]
+    return rules
+
+
+def main() -> None:
+    """Writes the file."""
+    header = "# Generated by tools/gen_rules.py: edit the tables there, then run it.\n"
+    text = yaml.safe_dump({"version": "3.1", "rules": build()}, allow_unicode=True, sort_keys=False)
+    (ROOT / "data" / "rules.yml").write_text(header + text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Starts the action server and the Rasa server together; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import List
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def endpoints_file(action_port: int, directory: Path) -> Path:
+    """An endpoints.yml pointing Rasa at the action server's port."""
+    path = directory / "endpoints.yml"
+    path.write_text(
+        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n', encoding="utf-8"
+    )
+    return path
+
+
+def commands(rasa_port: int, action_port: int, endpoints: Path, cors: str) -> List[List[str]]:
+    """The two server command lines."""
+    action = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)]
+    server = [
+        str(BIN / "rasa"), "run", "--enable-api", "--model", "models",
+        "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+        "-p", str(rasa_port), "--cors", cors,
+    ]
+    return [action, server]
+
+
+def wait_ready(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:
+    """Polls `url` until it answers, a process dies, or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def main() -> int:
+    """Runs both servers in the foreground."""
+    rasa_port = int(os.environ.get("RASA_PORT", "5005"))
+    action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    cors = os.environ.get("CORS_ORIGINS", "*")
+    with tempfile.TemporaryDirectory() as tmp:
+        endpoints = endpoints_file(action_port, Path(tmp))
+        procs = [subprocess.Popen(cmd, cwd=ROOT) for cmd in commands(rasa_port, action_port, endpoints, cors)]
+        try:
+            if wait_ready(f"http://localhost:{rasa_port}/status", 180, procs):
+                print(f"\n退订助手 is ready: http://localhost:{rasa_port}/webhooks/rest/webhook (Ctrl-C stops)\n")
+            else:
+                print("A server failed to start; see the log above.", file=sys.stderr)
+                return 1
+            while all(p.poll() is None for p in procs):
+                time.sleep(1)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGINT)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
