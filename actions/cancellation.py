@@ -16,7 +16,7 @@ from actions.runtime import Runtime, get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
-from actions.verification import verified_phone
+from actions.verification import touch_verification, verified_phone
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class ActionAskSubscriptionId(Action):
             items="\n".join(lines),
             buttons=buttons,
         )
-        return []
+        return touch_verification(tracker, runtime)
 
 
 class ActionAskCancelConfirmed(Action):
@@ -115,7 +115,7 @@ class ActionAskCancelConfirmed(Action):
             dispatcher.utter_message(response="utter_subscription_status", **details)
             dispatcher.utter_message(response="utter_cancel_consequences", **details)
         dispatcher.utter_message(response="utter_ask_cancel_confirmed", **details)
-        return []
+        return touch_verification(tracker, runtime)
 
     @staticmethod
     def _details_said(tracker: Tracker) -> bool:

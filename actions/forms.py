@@ -144,13 +144,10 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         domain: DomainDict,
     ) -> List[Text]:
         """Identity first; nothing more once the choice ended the flow."""
-        runtime = get_runtime()
-        slots = self.identity_slots(tracker, runtime)
-        if slots:
-            return slots
         if tracker.get_slot("selection_note"):
             return []
-        return ["subscription_id", "cancel_confirmed"]
+        slots = self.identity_slots(tracker, get_runtime())
+        return slots or ["subscription_id", "cancel_confirmed"]
 
     async def validate_verification_code(
         self,
@@ -207,12 +204,14 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         """Yes or no to the confirmation question, and nothing else."""
         if tracker.get_slot("requested_slot") != "cancel_confirmed":
             return {}
+        if latest_entities(tracker, "service"):
+            return {}  # a membership named now is asked about first, not confirmed blindly
         intent = latest_intent(tracker)
         if intent == "affirm":
             return {"cancel_confirmed": True}
         if intent == "deny":
             return {"cancel_confirmed": False}
-        if intent == "cancel_subscription" and not latest_entities(tracker, "service"):
+        if intent == "cancel_subscription":
             return {"cancel_confirmed": True}
         return {}
 
@@ -243,7 +242,9 @@ class ValidateIdentityForm(VerificationSlots, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
-        """Nothing once verified."""
+        """Nothing once verified, or once verification is locked."""
+        if tracker.get_slot("selection_note"):
+            return []
         return self.identity_slots(tracker, get_runtime())
 
     async def extract_phone_number(

@@ -20,13 +20,19 @@ from actions.subscriptions import answer_reference
 from actions.verification import verified_phone
 
 RECENT_MESSAGES = 6
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_CODE_IN_TEXT = re.compile(r"(?<!\d)\d{6}(?!\d)")
+_SEP = r"[\s\-\u3000]?"
+_PHONE_IN_TEXT = re.compile(
+    rf"(?<!\d)(?:\+?86{_SEP})?(1{_SEP}[3-9]{_SEP}\d)((?:{_SEP}\d){{4}})((?:{_SEP}\d){{4}})(?!\d)"
+)
+_CODE_IN_TEXT = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{5}}(?!\d)")
 
 
 def mask_text(text: str) -> str:
-    """Masks phone numbers and 6-digit codes inside free text."""
-    text = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    """Masks phone numbers and 6-digit codes in free text, however they were spaced."""
+    digits = lambda part: re.sub(r"\D", "", part)  # noqa: E731
+    text = _PHONE_IN_TEXT.sub(
+        lambda m: f"{digits(m.group(1))}****{digits(m.group(3))}", text
+    )
     return _CODE_IN_TEXT.sub("******", text)
 
 
@@ -105,13 +111,36 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Counts consecutive misunderstandings."""
+        """Counts consecutive misunderstandings; inside a form the form asks again instead."""
+        if tracker.active_loop_name:
+            dispatcher.utter_message(response="utter_rephrase")
+            return [SlotSet("next_step", "listen")]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
+        if not self._follows_fallback(tracker):
+            count = 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_human")
             return [SlotSet("fallback_count", 0.0), SlotSet("next_step", "offer_human")]
         dispatcher.utter_message(response="utter_rephrase")
         return [SlotSet("fallback_count", float(count)), SlotSet("next_step", "listen")]
+
+
+    @staticmethod
+    def _follows_fallback(tracker: Tracker) -> bool:
+        """Whether the bot's last action before this message was also a fallback."""
+        seen_user = False
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                if seen_user:
+                    return False
+                seen_user = True
+                continue
+            if seen_user and event.get("event") == "action":
+                name = event.get("name")
+                if name == "action_listen":
+                    continue
+                return name == "action_handle_fallback"
+        return False
 
 
 class ActionHandleInform(Action):

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.cancellation import current_subscription, subscription_details
 from actions.runtime import get_runtime
 from actions.store.errors import StoreUnavailable
+from actions.verification import touch_verification
 
 # Words that show the question is about a third party's auto-debit settings.
 THIRD_PARTY = re.compile(r"支付宝|微信|苹果|iphone|ios|app\s*store|appstore", re.IGNORECASE)
@@ -66,4 +67,4 @@ class ActionExplainConsequences(Action):
             dispatcher.utter_message(
                 response="utter_consequences_specific", **subscription_details(sub, runtime)
             )
-        return []
+        return touch_verification(tracker, runtime)

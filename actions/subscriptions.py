@@ -146,8 +146,9 @@ class ActionAfterIdentity(Action):
         """Dispatches on the remembered goal (the membership list by default)."""
         runtime = get_runtime()
         phone = verified_phone(tracker, runtime)
+        done = [SlotSet("goal", None), SlotSet("selection_note", None)]
         if not phone:
-            return [SlotSet("goal", None)]
+            return done
         goal = tracker.get_slot("goal")
         try:
             if goal == "charge":
@@ -158,4 +159,4 @@ class ActionAfterIdentity(Action):
                 show_subscriptions(phone, dispatcher, runtime)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
-        return [SlotSet("goal", None)]
+        return done

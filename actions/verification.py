@@ -93,6 +93,28 @@ class VerificationSlots:
         """The identity slots still needed ([] when already verified)."""
         return [] if verified_phone(tracker, runtime) else ["phone_number", "verification_code"]
 
+    async def extract_verification_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """An identity proved earlier but now expired is proved again with a new code."""
+        runtime = get_runtime()
+        if tracker.get_slot("verification_code") != CODE_PLACEHOLDER:
+            return {}
+        if verified_phone(tracker, runtime):
+            return {}
+        phone = clean_phone(tracker.get_slot("phone_number"))
+        dispatcher.utter_message(response="utter_verification_expired")
+        if phone is None:
+            return {"verification_code": None, "phone_number": None}
+        try:
+            outcome = send_code(phone, tracker, dispatcher, runtime, resend=True)
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return {"verification_code": None, "phone_number": None}
+        if outcome == "blocked":
+            return {"verification_code": None, "phone_number": None, "selection_note": "locked"}
+        return {"verification_code": None, "verified_phone": None, "verified_at": None}
+
     async def validate_phone_number(
         self,
         slot_value: Any,
@@ -114,7 +136,7 @@ class VerificationSlots:
             dispatcher.utter_message(response="utter_system_busy")
             return {"phone_number": None}
         if outcome == "blocked":
-            return {"phone_number": None, "requested_slot": None}
+            return {"phone_number": None, "verification_code": None, "selection_note": "locked"}
         if outcome == "failed":
             return {"phone_number": None}
         # A new number drops any identity proved for another one.
@@ -169,7 +191,7 @@ class VerificationSlots:
             dispatcher.utter_message(
                 response="utter_phone_locked", masked_phone=phrases.mask_phone(phone), retry_time=retry
             )
-            return {"verification_code": None, "phone_number": None, "requested_slot": None}
+            return {"verification_code": None, "phone_number": None, "selection_note": "locked"}
         dispatcher.utter_message(response="utter_no_code_sent")
         return {"verification_code": None, "phone_number": None}
 

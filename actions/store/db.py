@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ContextManager, Iterator, Protocol
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,8 @@ from sqlalchemy.pool import StaticPool
 from actions.store.errors import StoreUnavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# An arbitrary constant naming the advisory lock taken while upgrading a PostgreSQL schema.
+_UPGRADE_LOCK = 74_616_001
 
 
 class SessionFactory(Protocol):
@@ -83,6 +85,10 @@ def upgrade_schema(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with translate_outage(), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several action servers may start at once; one upgrades, the others then find
+            # the schema at head. The lock ends with the transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -159,16 +159,21 @@ def seed_demo(
     service_or_session_factory: Union[SubscriptionService, SessionFactory],
     catalog: Catalog,
     now: datetime,
+    timezone_name: Optional[str] = None,
 ) -> SeedSummary:
-    """Wipes every table and loads the catalog and the contract's demo accounts."""
+    """Wipes every table and loads the catalog and the contract's demo accounts.
+
+    References are dated in `timezone_name`, else the service's settings.timezone, else the
+    default of Settings.
+    """
     if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
         raise ValueError("now must be timezone-aware")
     if isinstance(service_or_session_factory, SubscriptionService):
         factory = service_or_session_factory.session_factory
-        zone = ZoneInfo(service_or_session_factory.settings.timezone)
+        zone = ZoneInfo(timezone_name or service_or_session_factory.settings.timezone)
     else:
         factory = service_or_session_factory
-        zone = ZoneInfo(Settings().timezone)
+        zone = ZoneInfo(timezone_name or Settings().timezone)
     day = timedelta(days=1)
     with unit_of_work(factory) as session:
         # Children before parents, so foreign keys never dangle.
@@ -281,7 +286,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     engine = make_engine(url)
     try:
         upgrade_schema(engine)
-        summary = seed_demo(make_session_factory(engine), catalog, datetime.now(timezone.utc))
+        summary = seed_demo(
+            make_session_factory(engine), catalog, datetime.now(timezone.utc), settings.timezone
+        )
     except StoreUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -95,6 +95,8 @@ def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue
 def _issue_unlocked(
     session: Session, settings: Settings, phone: str, conversation_id: str, now: datetime
 ) -> CodeIssue:
+    # The row lock serialises requests for a phone that already has a code; two first-ever
+    # requests racing may both issue, and then only the newer code is valid, as after a resend.
     latest = _latest_challenge(session, phone, for_update=True)
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:

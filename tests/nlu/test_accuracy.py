@@ -32,3 +32,16 @@ def test_held_out_accuracy(path: Path, parse) -> None:
     assert report.total > 0
     assert report.intent_accuracy >= MIN_INTENT_ACCURACY, report.render()
     assert report.entity_f1 >= MIN_ENTITY_F1, report.render()
+
+
+def test_contract_examples_are_understood(parse) -> None:
+    """Every example utterance of the contract's intent table gets the contract's label."""
+    from tests.unit.test_training_data import CONTRACT_EXAMPLES
+
+    wrong = [
+        (text, intent, parse(text)["intent"]["name"])
+        for intent, examples in CONTRACT_EXAMPLES.items()
+        for text in examples
+        if parse(text)["intent"]["name"] != intent
+    ]
+    assert not wrong, wrong

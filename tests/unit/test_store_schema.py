@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
@@ -63,20 +63,29 @@ def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
         assert MigrationContext.configure(connection).get_current_revision() == "0001"
 
 
-def test_alembic_command_line_config_takes_store_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _alembic(*args: str, url: str) -> subprocess.CompletedProcess:
+    # A separate process: the command line configures logging from alembic.ini.
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=PROJECT_ROOT,
+        env={"STORE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_alembic_command_line_takes_store_url(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli' / 'store.db'}"
-    monkeypatch.setenv("STORE_URL", url)
-    monkeypatch.chdir(PROJECT_ROOT)
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    command.upgrade(config, "head")
+    upgraded = _alembic("upgrade", "head", url=url)
+    assert upgraded.returncode == 0, upgraded.stderr
     engine = make_engine(url)
     try:
-        assert set(inspect(engine).get_table_names()) >= TABLES
+        assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     finally:
         engine.dispose()
-    command.downgrade(config, "base")
+    downgraded = _alembic("downgrade", "base", url=url)
+    assert downgraded.returncode == 0, downgraded.stderr
     engine = make_engine(url)
     try:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}

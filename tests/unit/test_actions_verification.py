@@ -1,0 +1,403 @@
+"""Who the user is: phone, SMS code, resend limits, lockout, expiry (actions/verification.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any, Dict, List
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import ValidateIdentityForm
+from actions.sms.outbox import read_outbox
+from actions.verification import (
+    CODE_PLACEHOLDER,
+    ActionAskPhoneNumber,
+    ActionResendCode,
+    clean_phone,
+    touch_verification,
+    verified_phone,
+)
+from tests.conftest import make_tracker
+
+ZHANG = "13800138000"
+LI = "13900139000"
+MASKED_ZHANG = "138****8000"
+
+
+def _responses(dispatcher: CollectingDispatcher) -> List[str]:
+    return [m["response"] for m in dispatcher.messages]
+
+
+def _codes_to(outbox_path, phone: str) -> List[str]:
+    """Every 6-digit code sent to `phone`, oldest first."""
+    codes = []
+    for record in read_outbox(outbox_path):
+        if record["to"] == phone:
+            codes.extend(re.findall(r"(?<![0-9])[0-9]{6}(?![0-9])", record["text"]))
+    return codes
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def _validate_phone(value: Any, tracker=None) -> tuple[Dict[str, Any], CollectingDispatcher]:
+    dispatcher = CollectingDispatcher()
+    tracker = tracker or make_tracker(intent="inform", text=str(value))
+    result = asyncio.run(
+        ValidateIdentityForm().validate_phone_number(value, dispatcher, tracker, {})
+    )
+    return result, dispatcher
+
+
+def _validate_code(code: str, phone: str = ZHANG, **slots: Any):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        slots={"phone_number": phone, "requested_slot": "verification_code", **slots},
+        intent="inform",
+        text=code,
+    )
+    result = asyncio.run(
+        ValidateIdentityForm().validate_verification_code(code, dispatcher, tracker, {})
+    )
+    return result, dispatcher
+
+
+# --- clean_phone ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("+8613800138000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("138-0013-8000", "13800138000"),
+        (" 138 0013 8000 ", "13800138000"),
+        ("12800138000", None),  # no mobile number starts with 12
+        ("1380013800", None),  # ten digits
+        ("138001380001", None),  # twelve digits
+        ("1380013800a", None),
+        ("", None),
+        (None, None),
+        (13800138000, None),  # not a string
+    ],
+)
+def test_clean_phone_table(raw: Any, expected: Any) -> None:
+    """clean_phone keeps 11-digit mobile numbers in any written form and refuses the rest."""
+    assert clean_phone(raw) == expected
+
+
+# --- the phone number ----------------------------------------------------------------------
+
+
+def test_invalid_phone_is_refused_without_sending_anything(runtime, outbox_path) -> None:
+    """An invalid number gets utter_invalid_phone, no slot value and no SMS."""
+    result, dispatcher = _validate_phone("1234567")
+    assert result == {"phone_number": None}
+    assert _responses(dispatcher) == ["utter_invalid_phone"]
+    assert read_outbox(outbox_path) == []
+
+
+def test_valid_phone_sends_a_code_to_that_number(runtime, outbox_path) -> None:
+    """A valid number gets a 6-digit code by SMS and utter_code_sent with the masked number."""
+    result, dispatcher = _validate_phone("+86 138 0013 8000")
+    assert result == {
+        "phone_number": ZHANG,
+        "verification_code": None,
+        "verified_phone": None,
+        "verified_at": None,
+    }
+    outbox = read_outbox(outbox_path)
+    assert [record["to"] for record in outbox] == [ZHANG]
+    codes = _codes_to(outbox_path, ZHANG)
+    assert len(codes) == 1 and re.fullmatch(r"[0-9]{6}", codes[0])
+    assert dispatcher.messages[0]["response"] == "utter_code_sent"
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    assert dispatcher.messages[0]["minutes"] == runtime.settings.code_ttl_seconds // 60
+    assert len(dispatcher.messages) == 1
+
+
+def test_the_code_never_appears_in_what_the_bot_says(runtime, outbox_path) -> None:
+    """Neither the code-sent message nor any later message repeats the code."""
+    _, sent = _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    _, checked = _validate_code(code)
+    said = json.dumps(sent.messages + checked.messages, ensure_ascii=False, default=str)
+    assert code not in said
+    assert _responses(checked) == ["utter_verified"]
+
+
+def test_second_request_within_a_minute_is_refused(runtime, outbox_path, clock) -> None:
+    """A second code for the same number within 60 s gets utter_code_recently_sent, no SMS."""
+    _validate_phone(ZHANG)
+    clock.advance(seconds=20)
+    result, dispatcher = _validate_phone(ZHANG)
+    assert _responses(dispatcher) == ["utter_code_recently_sent"]
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    assert dispatcher.messages[0]["seconds"] == 40
+    assert result["phone_number"] == ZHANG
+    assert len(_codes_to(outbox_path, ZHANG)) == 1
+
+
+def test_hourly_limit_stops_the_requests(runtime, outbox_path, clock) -> None:
+    """After resend_per_hour codes in an hour the next request gets utter_code_hourly_limit."""
+    for _ in range(runtime.settings.resend_per_hour):
+        _validate_phone(ZHANG)
+        clock.advance(seconds=61)
+    result, dispatcher = _validate_phone(ZHANG)
+    assert result == {"phone_number": None, "verification_code": None, "selection_note": "locked"}
+    assert _responses(dispatcher) == ["utter_code_hourly_limit"]
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    # The first code was sent at 10:00 Shanghai time; the limit lifts an hour later.
+    assert dispatcher.messages[0]["retry_time"] == "11:00"
+    assert len(_codes_to(outbox_path, ZHANG)) == runtime.settings.resend_per_hour
+
+
+def test_already_verified_number_is_not_sent_a_new_code(runtime, outbox_path) -> None:
+    """Giving the number that is already verified keeps the identity and sends nothing."""
+    tracker = make_tracker(
+        slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()}, text=ZHANG
+    )
+    result, dispatcher = _validate_phone(ZHANG, tracker)
+    assert result == {"phone_number": ZHANG}
+    assert dispatcher.messages == []
+    assert read_outbox(outbox_path) == []
+
+
+def test_changing_the_phone_number_drops_the_verified_identity(runtime, outbox_path) -> None:
+    """A new number after verification clears verified_phone and sends a code to the new one."""
+    tracker = make_tracker(
+        slots={
+            "phone_number": ZHANG,
+            "verification_code": CODE_PLACEHOLDER,
+            "verified_phone": ZHANG,
+            "verified_at": runtime.epoch(),
+        },
+        text=LI,
+    )
+    result, dispatcher = _validate_phone(LI, tracker)
+    assert result == {
+        "phone_number": LI,
+        "verification_code": None,
+        "verified_phone": None,
+        "verified_at": None,
+    }
+    assert _responses(dispatcher) == ["utter_code_sent"]
+    assert dispatcher.messages[0]["masked_phone"] == "139****9000"
+    assert [record["to"] for record in read_outbox(outbox_path)] == [LI]
+
+
+# --- the code ------------------------------------------------------------------------------
+
+
+def test_correct_code_verifies_and_hides_the_code(runtime, outbox_path) -> None:
+    """The right code sets verified_phone/verified_at and stores only the placeholder."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, dispatcher = _validate_code(code)
+    assert result == {
+        "verification_code": CODE_PLACEHOLDER,
+        "verified_phone": ZHANG,
+        "verified_at": runtime.epoch(),
+    }
+    assert CODE_PLACEHOLDER == "******"
+    assert _responses(dispatcher) == ["utter_verified"]
+
+
+def test_code_said_with_spaces_is_accepted(runtime, outbox_path) -> None:
+    """Spaces inside the code are ignored."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, _ = _validate_code(f"{code[:3]} {code[3:]}")
+    assert result["verified_phone"] == ZHANG
+
+
+def test_wrong_code_says_how_many_tries_remain(runtime, outbox_path) -> None:
+    """A wrong code gets utter_wrong_code with 4 tries remaining and no identity."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, dispatcher = _validate_code(_wrong(code))
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_wrong_code"]
+    assert dispatcher.messages[0]["remaining"] == 4
+    assert _wrong(code) not in json.dumps(dispatcher.messages, default=str)
+
+
+def test_five_wrong_codes_lock_the_phone(runtime, outbox_path) -> None:
+    """The fifth wrong code locks the number until 15 minutes later and ends the request."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    remaining = []
+    for _ in range(4):
+        _, dispatcher = _validate_code(_wrong(code))
+        remaining.append(dispatcher.messages[0]["remaining"])
+    assert remaining == [4, 3, 2, 1]
+    result, dispatcher = _validate_code(_wrong(code))
+    assert result == {"verification_code": None, "phone_number": None, "selection_note": "locked"}
+    assert _responses(dispatcher) == ["utter_phone_locked"]
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    assert dispatcher.messages[0]["retry_time"] == "10:15"  # 10:00 Shanghai + 900 s
+    # Even the right code is refused while locked.
+    result, dispatcher = _validate_code(code)
+    assert result["verification_code"] is None
+    assert _responses(dispatcher) == ["utter_phone_locked"]
+
+
+def test_a_locked_phone_gets_no_new_code(runtime, outbox_path, clock) -> None:
+    """Asking for a new code while locked gets utter_phone_locked and no SMS."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    for _ in range(5):
+        _validate_code(_wrong(code))
+    clock.advance(seconds=61)
+    result, dispatcher = _validate_phone(ZHANG)
+    assert result == {"phone_number": None, "verification_code": None, "selection_note": "locked"}
+    assert _responses(dispatcher) == ["utter_phone_locked"]
+    assert len(_codes_to(outbox_path, ZHANG)) == 1
+
+
+def test_expired_code_is_refused(runtime, outbox_path, clock) -> None:
+    """A code older than code_ttl_seconds gets utter_code_expired."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    clock.advance(seconds=runtime.settings.code_ttl_seconds + 1)
+    result, dispatcher = _validate_code(code)
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_code_expired"]
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", ""])
+def test_malformed_code_asks_for_six_digits(runtime, code: str) -> None:
+    """Anything but 6 digits gets utter_invalid_code_format without touching the store."""
+    result, dispatcher = _validate_code(code)
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_invalid_code_format"]
+
+
+def test_code_before_any_phone_asks_for_the_phone(runtime) -> None:
+    """A code without a phone number gets utter_need_phone_first."""
+    result, dispatcher = _validate_code("123456", phone=None)
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_need_phone_first"]
+
+
+def test_code_when_none_was_sent_resets_the_phone(runtime) -> None:
+    """A code for a number that was never sent one gets utter_no_code_sent."""
+    result, dispatcher = _validate_code("123456")
+    assert result == {"verification_code": None, "phone_number": None}
+    assert _responses(dispatcher) == ["utter_no_code_sent"]
+
+
+def test_code_sent_in_another_conversation_is_not_accepted(runtime, outbox_path) -> None:
+    """A code is bound to the conversation that asked for it."""
+    _validate_phone(ZHANG, make_tracker(text=ZHANG, sender_id="someone-else"))
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, dispatcher = _validate_code(code)
+    assert result.get("verified_phone") is None
+    assert _responses(dispatcher) == ["utter_no_code_sent"]
+
+
+def test_placeholder_is_kept_while_verified(runtime) -> None:
+    """The placeholder of a verified conversation validates as itself, without a store call."""
+    result, dispatcher = _validate_code(
+        CODE_PLACEHOLDER, verified_phone=ZHANG, verified_at=runtime.epoch()
+    )
+    assert result == {"verification_code": CODE_PLACEHOLDER}
+    assert dispatcher.messages == []
+
+
+# --- how long an identity lasts -----------------------------------------------------------
+
+
+def test_verified_identity_expires_after_the_idle_time(runtime, clock) -> None:
+    """verified_phone holds for verified_idle_seconds and is gone one second later."""
+    tracker = make_tracker(slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()})
+    clock.advance(seconds=runtime.settings.verified_idle_seconds)
+    assert verified_phone(tracker, runtime) == ZHANG
+    clock.advance(seconds=1)
+    assert verified_phone(tracker, runtime) is None
+    required = asyncio.run(
+        ValidateIdentityForm().required_slots([], CollectingDispatcher(), tracker, {})
+    )
+    assert required == ["phone_number", "verification_code"]
+
+
+def test_no_identity_without_both_slots(runtime) -> None:
+    """A phone without a verification time (or none at all) is not an identity."""
+    assert verified_phone(make_tracker(slots={"verified_phone": ZHANG}), runtime) is None
+    assert verified_phone(make_tracker(slots={"verified_at": runtime.epoch()}), runtime) is None
+
+
+def test_activity_keeps_the_identity_alive(runtime, clock) -> None:
+    """touch_verification moves verified_at to now while verified, and does nothing otherwise."""
+    tracker = make_tracker(slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()})
+    clock.advance(seconds=300)
+    assert touch_verification(tracker, runtime) == [SlotSet("verified_at", runtime.epoch())]
+    assert touch_verification(make_tracker(), runtime) == []
+
+
+# --- resend and the phone question -------------------------------------------------------
+
+
+def test_resend_within_a_minute_is_refused(runtime, outbox_path, clock) -> None:
+    """action_resend_code inside the resend interval says when to try again and sends nothing."""
+    _validate_phone(ZHANG)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"phone_number": ZHANG}, intent="resend_code", text="没收到")
+    events = asyncio.run(ActionResendCode().run(dispatcher, tracker, {}))
+    assert events == []
+    assert _responses(dispatcher) == ["utter_code_recently_sent"]
+    assert len(_codes_to(outbox_path, ZHANG)) == 1
+
+
+def test_resend_after_a_minute_sends_a_new_code(runtime, outbox_path, clock) -> None:
+    """After the interval a new code is sent, the old one stops working, the new one works."""
+    _validate_phone(ZHANG)
+    old = _codes_to(outbox_path, ZHANG)[0]
+    clock.advance(seconds=61)
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"phone_number": ZHANG}, intent="resend_code", text="重新发送")
+    asyncio.run(ActionResendCode().run(dispatcher, tracker, {}))
+    assert _responses(dispatcher) == ["utter_code_resent"]
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    codes = _codes_to(outbox_path, ZHANG)
+    assert len(codes) == 2
+    new = codes[1]
+    if new != old:
+        result, _ = _validate_code(old)
+        assert result.get("verified_phone") is None
+    result, _ = _validate_code(new)
+    assert result["verified_phone"] == ZHANG
+
+
+def test_resend_without_a_phone_asks_for_it(runtime, outbox_path) -> None:
+    """action_resend_code before any phone number asks for the number first."""
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionResendCode().run(dispatcher, make_tracker(intent="resend_code"), {}))
+    assert _responses(dispatcher) == ["utter_need_phone_first"]
+    assert read_outbox(outbox_path) == []
+
+
+@pytest.mark.parametrize(
+    ("active_loop", "service", "expected"),
+    [
+        ("cancel_form", "腾讯视频VIP", "utter_ask_phone_number_for_cancel"),
+        ("cancel_form", None, "utter_ask_phone_number_generic_cancel"),
+        ("identity_form", None, "utter_ask_phone_number"),
+        (None, None, "utter_ask_phone_number"),
+    ],
+)
+def test_phone_question_fits_the_task(runtime, active_loop, service, expected) -> None:
+    """action_ask_phone_number words the question for the current form and membership."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(slots={"service": service}, active_loop=active_loop)
+    assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
+    assert _responses(dispatcher) == [expected]
+    if service:
+        assert dispatcher.messages[0]["service"] == service
