@@ -46,6 +46,14 @@ def latest_entities(tracker: Tracker, entity: str) -> List[str]:
     return values
 
 
+def named_services(tracker: Tracker) -> List[str]:
+    """The memberships the user named (the `service` slot), as a list."""
+    value = tracker.get_slot("service")
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def latest_intent(tracker: Tracker) -> Optional[str]:
     """Name of the latest user message's intent."""
     return (tracker.latest_message.get("intent") or {}).get("name")
@@ -116,9 +124,7 @@ def resolve_after_verification(
     tracker: Tracker, phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
 ) -> Dict[Text, Any]:
     """Once the holder is known: the named membership, the only one, or a list to choose from."""
-    names = latest_entities(tracker, "service") or (
-        [tracker.get_slot("service")] if tracker.get_slot("service") else []
-    )
+    names = latest_entities(tracker, "service") or named_services(tracker)
     if names:
         return select_by_names(names, phone, dispatcher, runtime)
     choices = active_choices(runtime, phone)

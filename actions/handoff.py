@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
-from actions.forms import latest_entities
+from actions.forms import latest_entities, named_services
 from actions.runtime import get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -55,8 +55,8 @@ def conversation_summary(tracker: Tracker) -> str:
     ]
     if tracker.get_slot("goal") or tracker.active_loop_name:
         parts.append(f"{labels['goal']}: {tracker.active_loop_name or tracker.get_slot('goal')}")
-    if tracker.get_slot("service"):
-        parts.append(f"{labels['service']}: {tracker.get_slot('service')}")
+    if named_services(tracker):
+        parts.append(f"{labels['service']}: {', '.join(named_services(tracker))}")
     if tracker.get_slot("batch_references"):
         parts.append(f"{labels['references']}: {', '.join(tracker.get_slot('batch_references'))}")
     parts.append(f"{labels['recent']}: " + " / ".join(recent))

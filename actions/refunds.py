@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.forms import named_services
 from actions.runtime import Runtime, get_runtime
 from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification, verified_phone
@@ -30,12 +31,12 @@ def review_charges(
         return
     lines = [phrases.charge_line(i, c, tz, today) for i, c in enumerate(charges, 1)]
     dispatcher.utter_message(response="utter_charges_overview", days=REVIEW_DAYS, items="\n".join(lines))
-    named = tracker.get_slot("service")
+    named = named_services(tracker)
     opened = 0
     for charge in charges:
         if charge.after_cancellation:
             why = phrases.CHARGE_WHY["after_cancellation"]
-        elif charge.within_refund_window and (named is None or named == charge.product_name):
+        elif charge.within_refund_window and (not named or charge.product_name in named):
             why = phrases.CHARGE_WHY["refund_window"]
         else:
             continue

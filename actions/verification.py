@@ -233,7 +233,10 @@ class ActionAskPhoneNumber(Action):
         if tracker.active_loop_name == "cancel_form":
             service = tracker.get_slot("service")
             if service:
-                dispatcher.utter_message(response="utter_ask_phone_number_for_cancel", service=service)
+                names = [service] if isinstance(service, str) else list(service)
+                dispatcher.utter_message(
+                    response="utter_ask_phone_number_for_cancel", service="和".join(names)
+                )
             else:
                 dispatcher.utter_message(response="utter_ask_phone_number_generic_cancel")
         else:

@@ -19,6 +19,19 @@ MAX_SUMMARY_LENGTH = 2000
 MAX_ERROR_LENGTH = 500
 
 
+def load_ticket(ctx: StoreContext, reference: str) -> Optional[TicketView]:
+    """The ticket with this reference, with what the agent sees, or None."""
+    with ctx.transaction() as session:
+        row = session.execute(
+            select(HandoffTicket).where(HandoffTicket.reference == reference.strip().upper())
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return TicketView(
+            row.reference, row.created_at, row.channel, row.phone_masked, row.summary, row.status
+        )
+
+
 def open_handoff(
     ctx: StoreContext,
     *,
@@ -56,7 +69,7 @@ def open_handoff(
                     phone=phone,
                     detail={"reference": reference},
                 )
-            return TicketView(reference, now)
+            return TicketView(reference, now, channel, masked, summary, "open")
         except IntegrityError:
             with ctx.transaction() as session:
                 taken = session.execute(

@@ -165,6 +165,10 @@ class SubscriptionService:
             summary=summary,
         )
 
+    def handoff_ticket(self, reference: str) -> Optional[TicketView]:
+        """The handoff ticket with this reference, or None."""
+        return handoff.load_ticket(self._ctx, reference)
+
     def record_sms(self, phone: str, kind: str, status: str, error: Optional[str] = None) -> None:
         """Records that an SMS was sent or failed, with the phone masked."""
         handoff.record_sms(self._ctx, phone, kind, status, error)

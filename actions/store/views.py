@@ -116,3 +116,7 @@ class TicketView:
 
     reference: str
     created_at: datetime
+    channel: Optional[str] = None
+    phone_masked: Optional[str] = None
+    summary: Optional[str] = None
+    status: Optional[str] = None

@@ -102,3 +102,16 @@ def test_record_sms_keeps_no_text_and_masks_the_phone(service, session_factory, 
 def test_record_sms_refuses_unknown_kinds_and_statuses(service, kind, status) -> None:
     with pytest.raises(InvalidArgument):
         service.record_sms(ZHANG, kind, status)
+
+
+def test_ticket_can_be_read_back_by_reference(service) -> None:
+    """An agent finds the ticket by its reference, with the masked phone and the summary."""
+    opened = service.open_handoff(
+        conversation_id="c9", channel="rest", phone="13800138000", summary="要取消腾讯视频"
+    )
+    ticket = service.handoff_ticket(opened.reference.lower())
+    assert ticket is not None
+    assert (ticket.reference, ticket.phone_masked, ticket.summary, ticket.status) == (
+        opened.reference, "138****8000", "要取消腾讯视频", "open"
+    )
+    assert service.handoff_ticket("RG20261124AAAAA0") is None

@@ -1,1 +1,0 @@
-"""Alembic migrations of the store (a package so installs ship them)."""
