@@ -25,13 +25,15 @@ def endpoints_file(action_port: int, directory: Path) -> Path:
     return path
 
 
-def commands(rasa_port: int, action_port: int, endpoints: Path, cors: str) -> List[List[str]]:
-    """The two server command lines."""
+def commands(
+    rasa_port: int, action_port: int, endpoints: Path, cors: str, model: str = "models"
+) -> List[List[str]]:
+    """The two server command lines: the action server, then the Rasa server."""
     action = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)]
     server = [
-        str(BIN / "rasa"), "run", "--enable-api", "--model", "models",
+        str(BIN / "rasa"), "run", "--enable-api", "--model", model,
         "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
-        "-p", str(rasa_port), "--cors", cors,
+        "-p", str(rasa_port), "--cors", *[o.strip() for o in cors.split(",") if o.strip()],
     ]
     return [action, server]
 

@@ -21,10 +21,12 @@ from actions.partners import set_partner_mode
 from actions.settings import Settings
 from actions.sms.outbox import latest_code, read_outbox
 from actions.store import SubscriptionService, build_service
+from tools.serve import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 300
+CORS = "https://shop.example.cn,https://help.example.cn"
 
 
 def free_port() -> int:
@@ -134,16 +136,14 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8"
     )
     action_log, rasa_log = work / "actions.log", work / "rasa.log"
+    action_cmd, rasa_cmd = commands(rasa_port, action_port, endpoints, CORS, model=str(model))
     procs = []
     try:
         procs.append(subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)],
-            cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT,
+            action_cmd, cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT
         ))
         procs.append(subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--enable-api", "--model", str(model),
-             "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
-             "-p", str(rasa_port), "-i", "127.0.0.1"],
+            rasa_cmd + ["-i", "127.0.0.1"],
             cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
         ))
         bot = Bot(

@@ -86,3 +86,20 @@ def test_out_of_scope_and_not_understood(bot: Bot, sender: str) -> None:
     offer = joined(bot.say(sender, "/nlu_fallback"))
     assert "人工" in offer
     assert "工单号RG" in joined(bot.say(sender, "/affirm"))
+
+
+def test_cross_origin_requests_from_configured_origins(bot: Bot) -> None:
+    """A widget on a configured origin may call the REST channel; others get no CORS grant."""
+    import urllib.request
+
+    from tests.e2e.conftest import CORS
+
+    allowed = CORS.split(",")[0]
+    for origin, expected in ((allowed, allowed), ("https://evil.example.com", None)):
+        request = urllib.request.Request(
+            f"{bot.url}/webhooks/rest/webhook",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers.get("Access-Control-Allow-Origin") == expected

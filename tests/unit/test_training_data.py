@@ -139,6 +139,6 @@ def test_every_response_is_used_and_every_used_response_exists() -> None:
     asked = {f"utter_ask_{slot}" for form in forms.values() for slot in form["required_slots"]}
     unused = {
         r for r in responses
-        if r not in in_actions and r not in rules and r not in asked and r != "utter_default"
+        if r not in in_actions and r not in rules and r not in asked
     }
     assert not unused, f"responses nobody uses: {sorted(unused)}"
