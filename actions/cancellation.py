@@ -1,9 +1,9 @@
-"""The cancellation itself: list, status and consequences, confirmation, the transaction, receipt."""
+"""The cancellation: list, status and consequences, confirmation, transaction, receipt."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -58,7 +58,7 @@ def current_subscription(tracker: Tracker, runtime: Runtime) -> Optional[Any]:
 class ActionAskSubscriptionId(Action):
     """Lists the holder's active memberships, numbered, with next charge dates."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_ask_subscription_id"
 
@@ -94,7 +94,7 @@ class ActionAskSubscriptionId(Action):
 class ActionAskCancelConfirmed(Action):
     """States the membership's status and what cancelling means, then asks for a yes or no."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_ask_cancel_confirmed"
 
@@ -134,7 +134,7 @@ class ActionAskCancelConfirmed(Action):
 class ActionCancelSubscription(Action):
     """Cancels the confirmed membership in one transaction, or says why nothing changed."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_cancel_subscription"
 
@@ -168,8 +168,10 @@ class ActionCancelSubscription(Action):
             return events + [SlotSet("next_step", "listen")]
         if confirmed is not True:
             dispatcher.utter_message(response="utter_cancel_aborted", service=sub.product_name)
-            return events + [SlotSet("pending_subscriptions", [])] + self._next(
-                tracker, dispatcher, batch, keep_pending=False
+            return (
+                events
+                + [SlotSet("pending_subscriptions", [])]
+                + self._next(tracker, dispatcher, batch, keep_pending=False)
             )
         reference = self._cancel(sub, tracker, dispatcher, runtime)
         if reference:
@@ -230,7 +232,9 @@ class ActionCancelSubscription(Action):
         return outcome.reference
 
     @staticmethod
-    def _send_receipt(sub: Any, reference: str, effective: Any, phone: str, runtime: Runtime) -> str:
+    def _send_receipt(
+        sub: Any, reference: str, effective: Any, phone: str, runtime: Runtime
+    ) -> str:
         """Sends the receipt SMS; the response to use depends on whether it went out."""
         local_end = effective.astimezone(phrases.ZoneInfo(runtime.settings.timezone)).date()
         text = sms_templates.cancellation_receipt(
@@ -274,7 +278,7 @@ class ActionCancelSubscription(Action):
 class ActionAfterReason(Action):
     """Thanks for the reason (if one was given) and offers to cancel another membership."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_after_reason"
 
@@ -292,7 +296,7 @@ class ActionAfterReason(Action):
 class ActionStopFlow(Action):
     """The user gave up mid-way: stop, change nothing, and say so."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_stop_flow"
 
@@ -301,7 +305,11 @@ class ActionStopFlow(Action):
     ) -> List[EventType]:
         """Deactivates the form and clears its slots."""
         dispatcher.utter_message(response="utter_flow_stopped")
-        return [ActiveLoop(None)] + [SlotSet(slot, None) for slot in FLOW_SLOTS] + [
-            SlotSet("pending_subscriptions", []),
-            SlotSet("next_step", "listen"),
-        ]
+        return (
+            [ActiveLoop(None)]
+            + [SlotSet(slot, None) for slot in FLOW_SLOTS]
+            + [
+                SlotSet("pending_subscriptions", []),
+                SlotSet("next_step", "listen"),
+            ]
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -64,9 +64,7 @@ def active_choices(runtime: Runtime, phone: str) -> list:
     return [s for s in runtime.store.subscriptions(phone) if s.status == "active"]
 
 
-def select(
-    picked: list, dispatcher: CollectingDispatcher, runtime: Runtime
-) -> Dict[Text, Any]:
+def select(picked: list, dispatcher: CollectingDispatcher, runtime: Runtime) -> Dict[str, Any]:
     """Slots for the picked memberships, telling the user about those we cannot cancel."""
     tz = runtime.settings.timezone
     today = runtime.clock().date()
@@ -102,7 +100,7 @@ def select(
 
 def select_by_names(
     names: List[str], phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
-) -> Dict[Text, Any]:
+) -> Dict[str, Any]:
     """Selects the named memberships; a name the holder does not have is said and listed."""
     subs = runtime.store.subscriptions(phone)
     picked = []
@@ -122,7 +120,7 @@ def select_by_names(
 
 def resolve_after_verification(
     tracker: Tracker, phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
-) -> Dict[Text, Any]:
+) -> Dict[str, Any]:
     """Once the holder is known: the named membership, the only one, or a list to choose from."""
     names = latest_entities(tracker, "service") or named_services(tracker)
     if names:
@@ -138,17 +136,17 @@ def resolve_after_verification(
 class ValidateCancelForm(VerificationSlots, FormValidationAction):
     """Identity, then which membership, then an explicit confirmation."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "validate_cancel_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         """Identity first; nothing more once the choice ended the flow."""
         if tracker.get_slot("selection_note"):
             return []
@@ -161,7 +159,7 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """After a correct code, goes straight to the membership the user named."""
         result = await super().validate_verification_code(slot_value, dispatcher, tracker, domain)
         phone = result.get("verified_phone")
@@ -175,7 +173,7 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
 
     async def extract_subscription_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """A membership named in this message, a pick from the list, or the obvious one."""
         runtime = get_runtime()
         phone = verified_phone(tracker, runtime)
@@ -206,7 +204,7 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
 
     async def extract_cancel_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Yes or no to the confirmation question, and nothing else."""
         if tracker.get_slot("requested_slot") != "cancel_confirmed":
             return {}
@@ -222,14 +220,22 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         return {}
 
     def validate_subscription_id(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
         """Extraction already checked it."""
         return {"subscription_id": slot_value}
 
     def validate_cancel_confirmed(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
         """Extraction already checked it."""
         return {"cancel_confirmed": slot_value}
 
@@ -237,17 +243,17 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
 class ValidateIdentityForm(VerificationSlots, FormValidationAction):
     """Phone number and SMS code, for questions that need the holder's identity."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "validate_identity_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         """Nothing once verified, or once verification is locked."""
         if tracker.get_slot("selection_note"):
             return []
@@ -255,7 +261,7 @@ class ValidateIdentityForm(VerificationSlots, FormValidationAction):
 
     async def extract_phone_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Remembers what the user wanted when they opened the form with a question."""
         goal = GOALS.get(latest_intent(tracker) or "")
         return {"goal": goal} if goal else {}
@@ -264,13 +270,13 @@ class ValidateIdentityForm(VerificationSlots, FormValidationAction):
 class ValidateReasonForm(FormValidationAction):
     """The one optional question after a cancellation: why."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "validate_reason_form"
 
     async def extract_cancel_reason(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """The user's words as the reason; 跳过/不想说 skips; a new request is not a reason."""
         if tracker.get_slot("requested_slot") != "cancel_reason":
             return {}
@@ -283,8 +289,12 @@ class ValidateReasonForm(FormValidationAction):
         return {"cancel_reason": text[:500]} if text else {}
 
     def validate_cancel_reason(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
         """Stores the reason with every cancellation of this batch."""
         if slot_value and slot_value != SKIPPED:
             runtime = get_runtime()

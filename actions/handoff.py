@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -30,9 +30,7 @@ _CODE_IN_TEXT = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{5}}(?!\d)")
 def mask_text(text: str) -> str:
     """Masks phone numbers and 6-digit codes in free text, however they were spaced."""
     digits = lambda part: re.sub(r"\D", "", part)  # noqa: E731
-    text = _PHONE_IN_TEXT.sub(
-        lambda m: f"{digits(m.group(1))}****{digits(m.group(3))}", text
-    )
+    text = _PHONE_IN_TEXT.sub(lambda m: f"{digits(m.group(1))}****{digits(m.group(3))}", text)
     return _CODE_IN_TEXT.sub("******", text)
 
 
@@ -66,7 +64,7 @@ def conversation_summary(tracker: Tracker) -> str:
 class ActionHandoff(Action):
     """Opens a handoff ticket with the conversation so far, masked, and says what happens next."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_handoff"
 
@@ -104,7 +102,7 @@ class ActionHandoff(Action):
 class ActionHandleFallback(Action):
     """Not understood: ask to rephrase once, then offer a human."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_handle_fallback"
 
@@ -123,7 +121,6 @@ class ActionHandleFallback(Action):
             return [SlotSet("fallback_count", 0.0), SlotSet("next_step", "offer_human")]
         dispatcher.utter_message(response="utter_rephrase")
         return [SlotSet("fallback_count", float(count)), SlotSet("next_step", "listen")]
-
 
     @staticmethod
     def _follows_fallback(tracker: Tracker) -> bool:
@@ -146,7 +143,7 @@ class ActionHandleFallback(Action):
 class ActionHandleInform(Action):
     """Information that fits no current question: say what is expected, or answer a reference."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_handle_inform"
 

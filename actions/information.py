@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -22,7 +22,7 @@ THIRD_PARTY = re.compile(r"支付宝|微信|苹果|iphone|ios|app\s*store|appsto
 class ActionCancelMethods(Action):
     """Every channel that cancels a membership, with the operator's configured numbers."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_cancel_methods"
 
@@ -46,7 +46,7 @@ class ActionCancelMethods(Action):
 class ActionExplainConsequences(Action):
     """What happens after cancelling, for the selected membership when there is one."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_explain_consequences"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -30,7 +30,9 @@ def review_charges(
         dispatcher.utter_message(response="utter_no_charges", days=REVIEW_DAYS, masked_phone=masked)
         return
     lines = [phrases.charge_line(i, c, tz, today) for i, c in enumerate(charges, 1)]
-    dispatcher.utter_message(response="utter_charges_overview", days=REVIEW_DAYS, items="\n".join(lines))
+    dispatcher.utter_message(
+        response="utter_charges_overview", days=REVIEW_DAYS, items="\n".join(lines)
+    )
     named = named_services(tracker)
     opened = 0
     for charge in charges:
@@ -65,7 +67,7 @@ def review_charges(
 class ActionReviewCharges(Action):
     """Handles 'charged although I cancelled' and unknown deductions."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_review_charges"
 

@@ -5,15 +5,30 @@ from __future__ import annotations
 import re
 from typing import List
 
-_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_ALL = re.compile(r"全部|所有|全都|都要|都取消|都退|都关|都不要|都给|一起|统统|通通|两个都|这两个|都帮")
+_NUMERALS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_ALL = re.compile(
+    r"全部|所有|全都|都要|都取消|都退|都关|都不要|都给|一起|统统|通通|两个都|这两个|都帮"
+)
 _LAST = re.compile(r"最后一个|最后那个")
 _FROM_END = re.compile(r"倒数第\s*([0-9]{1,2}|[一二两三四五六七八九])")
 _EXCEPT = re.compile(r"除了?(.*?)(?:以外|之外|外)?[，,\s]*(?:其他|其余|别的|剩下)")
 _FIRST_N = re.compile(r"前([2-9两二三四五六七八九])个")
 _ORDINAL = re.compile(r"第\s*([0-9]{1,2}|[一二两三四五六七八九])")
 _DIGITS = re.compile(r"(?<![0-9])([0-9]{1,2})(?![0-9])")
-_BARE_NUMERAL = re.compile(r"^\s*(?:选|要|就|是)?\s*([一二两三四五六七八九])\s*(?:号|个)?\s*(?:吧|啊|呀|哈)?\s*$")
+_BARE_NUMERAL = re.compile(
+    r"^\s*(?:选|要|就|是)?\s*([一二两三四五六七八九])\s*(?:号|个)?\s*(?:吧|啊|呀|哈)?\s*$"
+)
 
 
 def _value(token: str) -> int:

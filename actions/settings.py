@@ -66,7 +66,7 @@ class Settings:
     cancel_sms_keyword: str = "0000"
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
         """Builds settings from environment variables (os.environ by default)."""
         env = os.environ if env is None else env
         return cls(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -59,7 +59,9 @@ def show_cancellations(phone: str, dispatcher: CollectingDispatcher, runtime: Ru
     )
 
 
-def answer_reference(reference_text: str, dispatcher: CollectingDispatcher, runtime: Runtime) -> None:
+def answer_reference(
+    reference_text: str, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> None:
     """Status of one cancellation by its reference, with the phone masked."""
     reference = normalize_reference(reference_text) or reference_text.upper().replace(" ", "")
     if not is_valid_reference(reference):
@@ -84,7 +86,7 @@ def answer_reference(reference_text: str, dispatcher: CollectingDispatcher, runt
 class ActionCheckSubscriptions(Action):
     """Which memberships are active, their price and next charge (after verification)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_check_subscriptions"
 
@@ -107,7 +109,7 @@ class ActionCheckSubscriptions(Action):
 class ActionQueryCancellation(Action):
     """An earlier cancellation: by reference for anyone, the full list for the verified holder."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_query_cancellation"
 
@@ -136,7 +138,7 @@ class ActionQueryCancellation(Action):
 class ActionAfterIdentity(Action):
     """Answers what the user asked before they had to prove who they are."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_after_identity"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -89,13 +89,13 @@ def send_code(
 class VerificationSlots:
     """Validation of phone_number and verification_code, shared by the forms that need identity."""
 
-    def identity_slots(self, tracker: Tracker, runtime: Runtime) -> List[Text]:
+    def identity_slots(self, tracker: Tracker, runtime: Runtime) -> List[str]:
         """The identity slots still needed ([] when already verified)."""
         return [] if verified_phone(tracker, runtime) else ["phone_number", "verification_code"]
 
     async def extract_verification_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """An identity proved earlier but now expired is proved again with a new code."""
         runtime = get_runtime()
         if tracker.get_slot("verification_code") != CODE_PLACEHOLDER:
@@ -121,7 +121,7 @@ class VerificationSlots:
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Checks the number's shape and sends an SMS code to it."""
         runtime = get_runtime()
         phone = clean_phone(slot_value)
@@ -153,7 +153,7 @@ class VerificationSlots:
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Checks the code against the store; never repeats it back."""
         runtime = get_runtime()
         if slot_value == CODE_PLACEHOLDER and verified_phone(tracker, runtime):
@@ -179,7 +179,9 @@ class VerificationSlots:
                 "verified_at": runtime.epoch(),
             }
         if check.status == "wrong":
-            dispatcher.utter_message(response="utter_wrong_code", remaining=check.remaining_attempts)
+            dispatcher.utter_message(
+                response="utter_wrong_code", remaining=check.remaining_attempts
+            )
             return {"verification_code": None}
         if check.status == "expired":
             dispatcher.utter_message(response="utter_code_expired")
@@ -189,7 +191,9 @@ class VerificationSlots:
                 phrases.ZoneInfo(runtime.settings.timezone)
             ).strftime("%H:%M")
             dispatcher.utter_message(
-                response="utter_phone_locked", masked_phone=phrases.mask_phone(phone), retry_time=retry
+                response="utter_phone_locked",
+                masked_phone=phrases.mask_phone(phone),
+                retry_time=retry,
             )
             return {"verification_code": None, "phone_number": None, "selection_note": "locked"}
         dispatcher.utter_message(response="utter_no_code_sent")
@@ -199,7 +203,7 @@ class VerificationSlots:
 class ActionResendCode(Action):
     """Sends a new code when the user did not get one (没收到验证码)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_resend_code"
 
@@ -222,7 +226,7 @@ class ActionResendCode(Action):
 class ActionAskPhoneNumber(Action):
     """Asks for the phone number, saying why in the words of the current task."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_ask_phone_number"
 

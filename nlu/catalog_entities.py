@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -98,7 +98,7 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Finds memberships by any catalog name or typo, and phone, code and reference numbers."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """`catalog`: path of the catalog file, read at training time only."""
         return {"catalog": "data/catalog.yml"}
 
@@ -108,13 +108,13 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         return catalog_fingerprint(config.get("catalog"))
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """spaCy and jieba."""
         return ["spacy", "jieba"]
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         nlp: Any = None,
@@ -130,11 +130,11 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "CatalogEntityExtractor":
+    ) -> CatalogEntityExtractor:
         """Creates an untrained extractor."""
         return cls(config, model_storage, resource)
 
@@ -151,12 +151,12 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "CatalogEntityExtractor":
+    ) -> CatalogEntityExtractor:
         """Loads the ruler saved at training time; nothing is downloaded."""
         import spacy
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -35,7 +35,7 @@ class CatalogJiebaTokenizer(JiebaTokenizer):
     """Jieba with the catalog's names and the domain vocabulary kept as whole words."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Jieba's defaults plus `catalog`, the path of the catalog file read at training."""
         return {**JiebaTokenizer.get_default_config(), "catalog": "data/catalog.yml"}
 
@@ -46,7 +46,7 @@ class CatalogJiebaTokenizer(JiebaTokenizer):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         words: List[str],
@@ -59,11 +59,11 @@ class CatalogJiebaTokenizer(JiebaTokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "CatalogJiebaTokenizer":
+    ) -> CatalogJiebaTokenizer:
         """Builds the dictionary from the catalog (training time)."""
         words = jieba_words.catalog_words(load_catalog(config["catalog"]))
         return cls(config, model_storage, resource, words)
@@ -71,12 +71,12 @@ class CatalogJiebaTokenizer(JiebaTokenizer):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "CatalogJiebaTokenizer":
+    ) -> CatalogJiebaTokenizer:
         """Loads the dictionary saved in the model, not the catalog file."""
         with model_storage.read_from(resource) as directory:
             words = jieba_words.read_words(directory)

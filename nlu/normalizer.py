@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.normalize import normalize, normalize_with_map, remap_span
 
+
 # Registered as a tokenizer-typed component because Rasa's default recipe only passes
 # training data through tokenizers and featurizers; it is not a `Tokenizer` subclass,
 # so jieba stays the pipeline's one tokenizer.
@@ -28,23 +29,23 @@ class ChineseTextNormalizer(GraphComponent):
     """Rewrites full-width forms, Traditional characters and spoken digits in the text."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """No options: the rules live in nlu/normalize.py."""
         return {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ChineseTextNormalizer":
+    ) -> ChineseTextNormalizer:
         """Creates the component."""
         return cls()
 
     @staticmethod
-    def supported_languages() -> List[Text]:
+    def supported_languages() -> List[str]:
         """Chinese only."""
         return ["zh"]
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: the store's (tests/unit/store_fixtures.py) and the actions' runtime and trackers."""
+"""Shared fixtures: the store's (tests/unit/store_fixtures.py), the runtime, trackers."""
 
 from __future__ import annotations
 

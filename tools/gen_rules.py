@@ -81,35 +81,69 @@ def build() -> list:
             rules.append(rule(f"answer {intent}", steps, wait=False))
             continue
         rules.append(rule(f"answer {intent}", steps))
-    rules.append(rule("wait after asking to rephrase", [
-        {"action": "action_handle_fallback"}, {"slot_was_set": [{"next_step": "listen"}]},
-        {"action": "action_listen"}]))
+    rules.append(
+        rule(
+            "wait after asking to rephrase",
+            [
+                {"action": "action_handle_fallback"},
+                {"slot_was_set": [{"next_step": "listen"}]},
+                {"action": "action_listen"},
+            ],
+        )
+    )
     rules += [
         rule("start a cancellation", activate("cancel_form", "cancel_subscription")),
-        rule("a membership name alone starts a cancellation",
-             activate("cancel_form", "inform", ["service"])),
-        rule("a phone number alone starts verification",
-             activate("identity_form", "inform", ["phone_number"])),
-        rule("a phone number and a membership start a cancellation",
-             activate("cancel_form", "inform", ["phone_number", "service"])),
-        rule("a reference number alone is looked up",
-             [{"intent": "inform", "entities": ["reference_number"]},
-              {"action": "action_query_cancellation"}]),
+        rule(
+            "a membership name alone starts a cancellation",
+            activate("cancel_form", "inform", ["service"]),
+        ),
+        rule(
+            "a phone number alone starts verification",
+            activate("identity_form", "inform", ["phone_number"]),
+        ),
+        rule(
+            "a phone number and a membership start a cancellation",
+            activate("cancel_form", "inform", ["phone_number", "service"]),
+        ),
+        rule(
+            "a reference number alone is looked up",
+            [
+                {"intent": "inform", "entities": ["reference_number"]},
+                {"action": "action_query_cancellation"},
+            ],
+        ),
     ]
     for intent in ("check_subscription", "report_unexpected_charge", "query_cancellation"):
-        rules.append(rule(f"{intent} with a phone number verifies first",
-                          activate("identity_form", intent, ["phone_number"])))
+        rules.append(
+            rule(
+                f"{intent} with a phone number verifies first",
+                activate("identity_form", intent, ["phone_number"]),
+            )
+        )
     for form, submit in FORMS.items():
-        steps = [{"action": form}, {"active_loop": None},
-                 {"slot_was_set": [{"requested_slot": None}]}, {"action": submit}]
+        steps = [
+            {"action": form},
+            {"active_loop": None},
+            {"slot_was_set": [{"requested_slot": None}]},
+            {"action": submit},
+        ]
         if submit == "action_after_reason":
             steps.append({"slot_was_set": [{"next_step": "another"}]})
-        rules.append(rule(
-            f"submit {form}", steps, condition=[{"active_loop": form}],
-            wait=False if submit == "action_cancel_subscription" else None,
-        ))
+        rules.append(
+            rule(
+                f"submit {form}",
+                steps,
+                condition=[{"active_loop": form}],
+                wait=False if submit == "action_cancel_subscription" else None,
+            )
+        )
         for intent, action in DIGRESSIONS.items():
-            if form == "reason_form" and intent in ("inform", "affirm", "nlu_fallback", "out_of_scope"):
+            if form == "reason_form" and intent in (
+                "inform",
+                "affirm",
+                "nlu_fallback",
+                "out_of_scope",
+            ):
                 continue  # the reason form takes these as the reason itself
             steps = [{"intent": intent}, {"action": action}]
             if action == "action_handle_fallback":
@@ -117,25 +151,35 @@ def build() -> list:
             steps += [{"action": form}, {"active_loop": form}]
             rules.append(rule(f"{intent} inside {form}", steps, condition=[{"active_loop": form}]))
         for intent in ("request_human",):
-            rules.append(rule(
-                f"{intent} inside {form}",
-                [{"intent": intent}, {"action": "action_handoff"}, {"active_loop": None}],
-                condition=[{"active_loop": form}],
-            ))
+            rules.append(
+                rule(
+                    f"{intent} inside {form}",
+                    [{"intent": intent}, {"action": "action_handoff"}, {"active_loop": None}],
+                    condition=[{"active_loop": form}],
+                )
+            )
         stop = "action_stop_flow" if form != "reason_form" else "action_deactivate_loop"
         if form != "reason_form":
-            rules.append(rule(
-                f"give up inside {form}",
-                [{"intent": "deny"}, {"action": stop}, {"active_loop": None}],
-                condition=[{"active_loop": form}],
-            ))
-        for intent, target in (("cancel_subscription", "cancel_form"),
-                               ("check_subscription", "action_check_subscriptions"),
-                               ("report_unexpected_charge", "action_review_charges"),
-                               ("goodbye", "utter_goodbye")):
+            rules.append(
+                rule(
+                    f"give up inside {form}",
+                    [{"intent": "deny"}, {"action": stop}, {"active_loop": None}],
+                    condition=[{"active_loop": form}],
+                )
+            )
+        for intent, target in (
+            ("cancel_subscription", "cancel_form"),
+            ("check_subscription", "action_check_subscriptions"),
+            ("report_unexpected_charge", "action_review_charges"),
+            ("goodbye", "utter_goodbye"),
+        ):
             if form == "cancel_form" and intent == "cancel_subscription":
                 continue  # the form itself picks up a newly named membership
-            steps = [{"intent": intent}, {"action": "action_deactivate_loop"}, {"active_loop": None}]
+            steps = [
+                {"intent": intent},
+                {"action": "action_deactivate_loop"},
+                {"active_loop": None},
+            ]
             if target.endswith("_form"):
                 steps += [{"action": target}, {"active_loop": target}]
             else:
@@ -143,39 +187,87 @@ def build() -> list:
             rules.append(rule(f"{intent} leaves {form}", steps, condition=[{"active_loop": form}]))
     # what a flow's last action expects next
     rules += [
-        rule("ask the reason after a cancellation",
-             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "reason"}]},
-              {"action": "reason_form"}, {"active_loop": "reason_form"}]),
-        rule("go on with the next membership",
-             [{"action": "action_cancel_subscription"},
-              {"slot_was_set": [{"next_step": "next_membership"}]},
-              {"action": "cancel_form"}, {"active_loop": "cancel_form"}]),
-        rule("wait after a cancellation flow ends",
-             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "another"}]},
-              {"action": "action_listen"}]),
-        rule("wait when nothing was cancelled",
-             [{"action": "action_cancel_subscription"}, {"slot_was_set": [{"next_step": "listen"}]},
-              {"action": "action_listen"}]),
+        rule(
+            "ask the reason after a cancellation",
+            [
+                {"action": "action_cancel_subscription"},
+                {"slot_was_set": [{"next_step": "reason"}]},
+                {"action": "reason_form"},
+                {"active_loop": "reason_form"},
+            ],
+        ),
+        rule(
+            "go on with the next membership",
+            [
+                {"action": "action_cancel_subscription"},
+                {"slot_was_set": [{"next_step": "next_membership"}]},
+                {"action": "cancel_form"},
+                {"active_loop": "cancel_form"},
+            ],
+        ),
+        rule(
+            "wait after a cancellation flow ends",
+            [
+                {"action": "action_cancel_subscription"},
+                {"slot_was_set": [{"next_step": "another"}]},
+                {"action": "action_listen"},
+            ],
+        ),
+        rule(
+            "wait when nothing was cancelled",
+            [
+                {"action": "action_cancel_subscription"},
+                {"slot_was_set": [{"next_step": "listen"}]},
+                {"action": "action_listen"},
+            ],
+        ),
     ]
     for previous in ("action_cancel_subscription", "action_after_reason"):
         rules += [
-            rule(f"cancel another one after {previous}", [
-                {"action": previous}, {"slot_was_set": [{"next_step": "another"}]},
-                {"action": "action_listen"}, {"intent": "affirm"},
-                {"action": "cancel_form"}, {"active_loop": "cancel_form"}]),
-            rule(f"no other one after {previous}", [
-                {"action": previous}, {"slot_was_set": [{"next_step": "another"}]},
-                {"action": "action_listen"}, {"intent": "deny"},
-                {"action": "utter_glad_to_help"}]),
+            rule(
+                f"cancel another one after {previous}",
+                [
+                    {"action": previous},
+                    {"slot_was_set": [{"next_step": "another"}]},
+                    {"action": "action_listen"},
+                    {"intent": "affirm"},
+                    {"action": "cancel_form"},
+                    {"active_loop": "cancel_form"},
+                ],
+            ),
+            rule(
+                f"no other one after {previous}",
+                [
+                    {"action": previous},
+                    {"slot_was_set": [{"next_step": "another"}]},
+                    {"action": "action_listen"},
+                    {"intent": "deny"},
+                    {"action": "utter_glad_to_help"},
+                ],
+            ),
         ]
     rules += [
-        rule("accept the human offered", [
-            {"action": "action_handle_fallback"}, {"slot_was_set": [{"next_step": "offer_human"}]},
-            {"action": "action_listen"}, {"intent": "affirm"}, {"action": "action_handoff"},
-            {"active_loop": None}]),
-        rule("decline the human offered", [
-            {"action": "action_handle_fallback"}, {"slot_was_set": [{"next_step": "offer_human"}]},
-            {"action": "action_listen"}, {"intent": "deny"}, {"action": "utter_ok_rephrase"}]),
+        rule(
+            "accept the human offered",
+            [
+                {"action": "action_handle_fallback"},
+                {"slot_was_set": [{"next_step": "offer_human"}]},
+                {"action": "action_listen"},
+                {"intent": "affirm"},
+                {"action": "action_handoff"},
+                {"active_loop": None},
+            ],
+        ),
+        rule(
+            "decline the human offered",
+            [
+                {"action": "action_handle_fallback"},
+                {"slot_was_set": [{"next_step": "offer_human"}]},
+                {"action": "action_listen"},
+                {"intent": "deny"},
+                {"action": "utter_ok_rephrase"},
+            ],
+        ),
     ]
     return rules
 

@@ -31,9 +31,19 @@ def commands(
     """The two server command lines: the action server, then the Rasa server."""
     action = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)]
     server = [
-        str(BIN / "rasa"), "run", "--enable-api", "--model", model,
-        "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
-        "-p", str(rasa_port), "--cors", *[o.strip() for o in cors.split(",") if o.strip()],
+        str(BIN / "rasa"),
+        "run",
+        "--enable-api",
+        "--model",
+        model,
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--endpoints",
+        str(endpoints),
+        "-p",
+        str(rasa_port),
+        "--cors",
+        *[o.strip() for o in cors.split(",") if o.strip()],
     ]
     return [action, server]
 
@@ -59,10 +69,14 @@ def main() -> int:
     cors = os.environ.get("CORS_ORIGINS", "*")
     with tempfile.TemporaryDirectory() as tmp:
         endpoints = endpoints_file(action_port, Path(tmp))
-        procs = [subprocess.Popen(cmd, cwd=ROOT) for cmd in commands(rasa_port, action_port, endpoints, cors)]
+        procs = [
+            subprocess.Popen(cmd, cwd=ROOT)
+            for cmd in commands(rasa_port, action_port, endpoints, cors)
+        ]
         try:
             if wait_ready(f"http://localhost:{rasa_port}/status", 180, procs):
-                print(f"\n退订助手 is ready: http://localhost:{rasa_port}/webhooks/rest/webhook (Ctrl-C stops)\n")
+                url = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
+                print(f"\n退订助手 is ready: {url} (Ctrl-C stops)\n")
             else:
                 print("A server failed to start; see the log above.", file=sys.stderr)
                 return 1

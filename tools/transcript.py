@@ -29,10 +29,19 @@ def main() -> int:
     parser.add_argument("--url", default="http://localhost:5005")
     parser.add_argument("--phone", default="13800138000")
     parser.add_argument("--outbox", type=Path, default=Settings.from_env().sms_outbox)
-    parser.add_argument("lines", nargs="*", default=[
-        "你好", "帮我把腾讯视频的自动续费关了", "13800138000", "验证码{code}", "确认取消",
-        "不怎么看了", "不用了，谢谢",
-    ])
+    parser.add_argument(
+        "lines",
+        nargs="*",
+        default=[
+            "你好",
+            "帮我把腾讯视频的自动续费关了",
+            "13800138000",
+            "验证码{code}",
+            "确认取消",
+            "不怎么看了",
+            "不用了，谢谢",
+        ],
+    )
     args = parser.parse_args()
     sender = f"transcript-{uuid.uuid4().hex[:8]}"
     for line in args.lines:

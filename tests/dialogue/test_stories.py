@@ -28,13 +28,24 @@ def test_every_story_is_predicted(tmp_path: Path) -> None:
     out = tmp_path / "results"
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "rasa"), "test", "core",
-            "--model", str(latest_model()), "--stories", str(STORIES),
-            "--out", str(out), "--fail-on-prediction-errors", "--no-plot",
+            str(Path(sys.executable).parent / "rasa"),
+            "test",
+            "core",
+            "--model",
+            str(latest_model()),
+            "--stories",
+            str(STORIES),
+            "--out",
+            str(out),
+            "--fail-on-prediction-errors",
+            "--no-plot",
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     failed = out / "failed_test_stories.yml"
     details = failed.read_text(encoding="utf-8") if failed.exists() else ""
-    assert result.returncode == 0, (result.stdout[-3000:] + result.stderr[-3000:] + details)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:] + details
     assert "- story:" not in details, details

@@ -1,4 +1,4 @@
-"""A trained model served over REST with the real action server and a seeded store, on free ports."""
+"""A trained model served over REST with the real action server and a seeded store."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ class Bot:
         """Like `say`, but the whole reply objects (buttons included)."""
         body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
         request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook", data=body,
+            f"{self.url}/webhooks/rest/webhook",
+            data=body,
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -108,7 +109,10 @@ class Bot:
     def reseed(self) -> None:
         """Resets the store to the demo data and empties the outbox."""
         subprocess.run(
-            [sys.executable, "-m", "actions.store.seed"], cwd=ROOT, env=self.env, check=True,
+            [sys.executable, "-m", "actions.store.seed"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
             stdout=subprocess.DEVNULL,
         )
         self.settings.sms_outbox.unlink(missing_ok=True)
@@ -139,13 +143,20 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     action_cmd, rasa_cmd = commands(rasa_port, action_port, endpoints, CORS, model=str(model))
     procs = []
     try:
-        procs.append(subprocess.Popen(
-            action_cmd, cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT
-        ))
-        procs.append(subprocess.Popen(
-            rasa_cmd + ["-i", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
-        ))
+        procs.append(
+            subprocess.Popen(
+                action_cmd, cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT
+            )
+        )
+        procs.append(
+            subprocess.Popen(
+                rasa_cmd + ["-i", "127.0.0.1"],
+                cwd=ROOT,
+                env=env,
+                stdout=rasa_log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
         bot = Bot(
             url=f"http://127.0.0.1:{rasa_port}",
             settings=settings,

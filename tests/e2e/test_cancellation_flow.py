@@ -67,7 +67,9 @@ def test_pick_from_list_after_wrong_code(fresh: Bot, sender: str) -> None:
     """Unnamed membership: a wrong code counts down, then the numbered list, pick by number."""
     fresh.say(sender, "我想取消自动续费")
     fresh.say(sender, ZHANG)
-    wrong = fresh.say(sender, "验证码000000" if fresh.code_for(ZHANG) != "000000" else "验证码111111")
+    wrong = fresh.say(
+        sender, "验证码000000" if fresh.code_for(ZHANG) != "000000" else "验证码111111"
+    )
     assert "还可以再试4次" in joined(wrong)
     listed = fresh.say(sender, fresh.code_for(ZHANG))
     text = joined(listed)

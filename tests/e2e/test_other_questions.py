@@ -74,7 +74,7 @@ def test_handoff_creates_ticket_with_masked_summary(fresh: Bot, sender: str) -> 
     replies = fresh.say(sender, "转人工")
     text = joined(replies)
     assert "工单号RG" in text
-    reference = text[text.index("工单号") + 3:][:16]
+    reference = text[text.index("工单号") + 3 :][:16]
     ticket = fresh.store.handoff_ticket(reference)
     assert ticket is not None and ZHANG not in ticket.summary and "138****8000" in ticket.summary
 

@@ -32,8 +32,16 @@ class Report:
     @property
     def entity_f1(self) -> float:
         """F1 over (entity, value) pairs."""
-        precision = self.entity_tp / (self.entity_tp + self.entity_fp) if self.entity_tp + self.entity_fp else 1.0
-        recall = self.entity_tp / (self.entity_tp + self.entity_fn) if self.entity_tp + self.entity_fn else 1.0
+        precision = (
+            self.entity_tp / (self.entity_tp + self.entity_fp)
+            if self.entity_tp + self.entity_fp
+            else 1.0
+        )
+        recall = (
+            self.entity_tp / (self.entity_tp + self.entity_fn)
+            if self.entity_tp + self.entity_fn
+            else 1.0
+        )
         return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
     def render(self) -> str:

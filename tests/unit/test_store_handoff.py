@@ -112,6 +112,9 @@ def test_ticket_can_be_read_back_by_reference(service) -> None:
     ticket = service.handoff_ticket(opened.reference.lower())
     assert ticket is not None
     assert (ticket.reference, ticket.phone_masked, ticket.summary, ticket.status) == (
-        opened.reference, "138****8000", "要取消腾讯视频", "open"
+        opened.reference,
+        "138****8000",
+        "要取消腾讯视频",
+        "open",
     )
     assert service.handoff_ticket("RG20261124AAAAA0") is None

@@ -19,9 +19,21 @@ from nlu.normalize import normalize, normalize_with_map, remap_span
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CONTRACT_INTENTS = [
-    "greet", "goodbye", "thank", "affirm", "deny", "cancel_subscription", "check_subscription",
-    "query_cancellation", "ask_cancel_methods", "ask_consequences", "report_unexpected_charge",
-    "ask_legal_rights", "request_human", "inform", "out_of_scope",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "cancel_subscription",
+    "check_subscription",
+    "query_cancellation",
+    "ask_cancel_methods",
+    "ask_consequences",
+    "report_unexpected_charge",
+    "ask_legal_rights",
+    "request_human",
+    "inform",
+    "out_of_scope",
 ]
 # The contract's own examples (contract.md, intents table) must keep their labels.
 CONTRACT_EXAMPLES = {
@@ -137,8 +149,5 @@ def test_every_response_is_used_and_every_used_response_exists() -> None:
     assert in_actions <= responses, f"missing responses: {in_actions - responses}"
     forms = domain.get("forms", {})
     asked = {f"utter_ask_{slot}" for form in forms.values() for slot in form["required_slots"]}
-    unused = {
-        r for r in responses
-        if r not in in_actions and r not in rules and r not in asked
-    }
+    unused = {r for r in responses if r not in in_actions and r not in rules and r not in asked}
     assert not unused, f"responses nobody uses: {sorted(unused)}"
