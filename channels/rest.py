@@ -1,0 +1,96 @@
+"""Rasa's REST channel, same URL and replies, with input checks and a per-sender rate limit."""
+
+from __future__ import annotations
+
+import logging
+import math
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels import templates
+from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, RequestRejected, parse_chat_request
+
+logger = logging.getLogger(__name__)
+
+
+def error(code: str, status: int, **extra: Any) -> HTTPResponse:
+    """A JSON error body: a machine-readable code and a readable message."""
+    body = {"error": code, "message": templates.ERROR_MESSAGES.get(code, code), **extra}
+    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    return response.json(body, status=status, headers=headers)
+
+
+class GuardedRestInput(RestInput):
+    """POST /webhooks/rest/webhook {"sender", "message", "metadata"?} → the bot's replies."""
+
+    @classmethod
+    def name(cls) -> str:
+        """Keeps Rasa's channel name, so the URL and the trackers' channel stay `rest`."""
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        """Reads `rate_limit` (messages) and `rate_window` (seconds) from credentials.yml."""
+        credentials = credentials or {}
+        return cls(
+            RateLimiter(
+                limit=int(credentials.get("rate_limit", 20)),
+                window=float(credentials.get("rate_window", 10)),
+            )
+        )
+
+    def __init__(self, limiter: Optional[RateLimiter] = None) -> None:
+        """The rate limiter is per process."""
+        self.limiter = limiter or RateLimiter()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """The health route and the checked webhook."""
+        hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                chat = parse_chat_request(request.body or b"")
+            except RequestRejected as exc:
+                return error(exc.code, exc.status)
+            wait = self.limiter.retry_after(chat.sender)
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                reply = templates.TOO_FAST.format(seconds=seconds)
+                return error("rate_limited", 429, retry_after=seconds, reply=reply)
+            if chat.too_long:
+                text = templates.MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS)
+                return response.json([{"recipient_id": chat.sender, "text": text}])
+            if not chat.message:
+                return response.json(
+                    [{"recipient_id": chat.sender, "text": templates.EMPTY_MESSAGE}]
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        chat.message,
+                        collector,
+                        chat.sender,
+                        input_channel=self.name(),
+                        metadata=chat.metadata,
+                    )
+                )
+            except CancelledError:
+                logger.error("rest: handling the message timed out")
+            except Exception:  # the HTTP boundary: log it, answer 503, never a bare 500
+                logger.exception("rest: handling the message failed")
+                return error("unavailable", 503, reply=templates.UNAVAILABLE)
+            return response.json(collector.messages)
+
+        return hook
