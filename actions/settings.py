@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+logger = logging.getLogger(__name__)
+
 # A development-only key; production must set VERIFICATION_HASH_KEY (see README).
 DEV_HASH_KEY = "dev-only-verification-hash-key-change-me"
+# DEVELOPMENT ONLY, and public: the Fernet key that encrypts stored phone numbers when neither
+# PHONE_ENCRYPTION_KEYS nor PHONE_ENCRYPTION_KEY_FILE is set. It is base64 of
+# b"dev-only-phone-encryption-key-32"; anyone can decrypt what it encrypts.
+DEV_PHONE_ENCRYPTION_KEY = "ZGV2LW9ubHktcGhvbmUtZW5jcnlwdGlvbi1rZXktMzI="
+# DEVELOPMENT ONLY, and public: the HMAC key of the phones' blind index without BLIND_INDEX_KEY.
+DEV_BLIND_INDEX_KEY = "dev-only-blind-index-key-change-me"
+
+# The key settings already warned about in this process (see warn_about_dev_keys).
+_dev_key_warnings: set[str] = set()
+_dev_key_warnings_lock = threading.Lock()
 
 
 def _path(env: Mapping[str, str], name: str, default: str) -> Path:
@@ -36,6 +50,21 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _key_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in env.get(name, "").split(",") if key.strip())
+
+
+def _phone_key_source(env: Mapping[str, str]) -> tuple[tuple[str, ...], Optional[Path]]:
+    keys = _key_list(env, "PHONE_ENCRYPTION_KEYS")
+    key_file = env.get("PHONE_ENCRYPTION_KEY_FILE", "").strip()
+    if keys and key_file:
+        raise ValueError("set PHONE_ENCRYPTION_KEYS or PHONE_ENCRYPTION_KEY_FILE, not both")
+    if key_file:
+        path = Path(key_file)
+        return (), path if path.is_absolute() else PROJECT_ROOT / path
+    return keys or (DEV_PHONE_ENCRYPTION_KEY,), None
 
 
 def default_store_url() -> str:
@@ -64,11 +93,18 @@ class Settings:
     operator_hotline: str = "10086"
     cancel_sms_number: str = "10086"
     cancel_sms_keyword: str = "0000"
+    # Fernet keys of the stored phones: the first encrypts, all decrypt (rotation). A key file,
+    # when set, replaces them (one key per line, the first line encrypts). Secrets: kept out
+    # of repr, so that logging the settings does not log them.
+    phone_encryption_keys: tuple[str, ...] = field(default=(DEV_PHONE_ENCRYPTION_KEY,), repr=False)
+    phone_encryption_key_file: Optional[Path] = None
+    blind_index_key: str = field(default=DEV_BLIND_INDEX_KEY, repr=False)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
         """Builds settings from environment variables (os.environ by default)."""
         env = os.environ if env is None else env
+        phone_keys, phone_key_file = _phone_key_source(env)
         return cls(
             store_url=env.get("STORE_URL") or default_store_url(),
             catalog_path=_path(env, "CATALOG_PATH", "data/catalog.yml"),
@@ -87,4 +123,35 @@ class Settings:
             operator_hotline=env.get("OPERATOR_HOTLINE", "10086"),
             cancel_sms_number=env.get("CANCEL_SMS_NUMBER", "10086"),
             cancel_sms_keyword=env.get("CANCEL_SMS_KEYWORD", "0000"),
+            phone_encryption_keys=phone_keys,
+            phone_encryption_key_file=phone_key_file,
+            blind_index_key=env.get("BLIND_INDEX_KEY") or DEV_BLIND_INDEX_KEY,
+        )
+
+    def dev_only_keys(self) -> list[str]:
+        """The phone key settings still at their public, development-only defaults."""
+        names = []
+        if self.phone_encryption_key_file is None and self.phone_encryption_keys[:1] == (
+            DEV_PHONE_ENCRYPTION_KEY,
+        ):
+            names.append("PHONE_ENCRYPTION_KEYS")
+        if self.blind_index_key == DEV_BLIND_INDEX_KEY:
+            names.append("BLIND_INDEX_KEY")
+        return names
+
+
+def warn_about_dev_keys(settings: Settings) -> None:
+    """Logs a loud warning, once per process and setting, for each dev-only phone key in use."""
+    for name in settings.dev_only_keys():
+        with _dev_key_warnings_lock:
+            if name in _dev_key_warnings:
+                continue
+            _dev_key_warnings.add(name)
+        logger.warning(
+            "!!! %s is the PUBLIC DEVELOPMENT-ONLY default: stored phone numbers are NOT "
+            "protected. Never run production like this; set %s (see README). !!!",
+            name,
+            "PHONE_ENCRYPTION_KEYS or PHONE_ENCRYPTION_KEY_FILE"
+            if name == "PHONE_ENCRYPTION_KEYS"
+            else name,
         )

@@ -10,6 +10,7 @@ from typing import Callable, Mapping, Optional
 
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
+from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.db import (
     MigratingSessionFactory,
     make_engine,
@@ -23,6 +24,7 @@ from actions.store.errors import (
     InvalidArgument,
     InvalidPhone,
     PartnerNotConfigured,
+    PhoneKeyError,
     ReferenceExhausted,
     StoreError,
     StoreUnavailable,
@@ -60,6 +62,8 @@ __all__ = [
     "InvalidArgument",
     "InvalidPhone",
     "PartnerNotConfigured",
+    "PhoneCipher",
+    "PhoneKeyError",
     "RefundCaseView",
     "ReferenceExhausted",
     "StoreError",
@@ -70,6 +74,7 @@ __all__ = [
     "build_service",
     "check_character",
     "is_valid_reference",
+    "load_phone_cipher",
     "make_engine",
     "make_session_factory",
     "mask_phone",
@@ -85,12 +90,17 @@ def build_service(
     partners: Optional[Mapping[str, PartnerGateway]] = None,
     clock: Optional[Callable[[], datetime]] = None,
 ) -> SubscriptionService:
-    """A service on settings.store_url; the schema is upgraded to head on its first use."""
+    """A service on settings.store_url; the schema is upgraded to head on its first use.
+
+    The phone keys are read (and checked for form) here: a bad key raises PhoneKeyError.
+    """
+    cipher = load_phone_cipher(settings)
     engine = make_engine(settings.store_url)
     return SubscriptionService(
-        session_factory=MigratingSessionFactory(engine),
+        session_factory=MigratingSessionFactory(engine, cipher),
         catalog=load_catalog(settings.catalog_path),
         settings=settings,
         partners=partners,
         clock=clock,
+        phone_cipher=cipher,
     )

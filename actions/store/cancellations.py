@@ -13,7 +13,7 @@ from actions.partners.base import PartnerError, PartnerTimeout
 from actions.store.context import StoreContext, audit
 from actions.store.errors import IdempotencyConflict, PartnerNotConfigured, ReferenceExhausted
 from actions.store.models import PARTNER_CHANNELS, Account, Cancellation, Subscription
-from actions.store.privacy import normalize_phone, stored_phone
+from actions.store.privacy import normalize_phone, phone_index
 from actions.store.queries import load_subscription
 from actions.store.references import CANCELLATION_PREFIX, new_reference
 from actions.store.views import CancelOutcome
@@ -34,7 +34,7 @@ def cancel(
     """Cancels the subscription if it is `phone`'s; safe to repeat with the same key."""
     phone = normalize_phone(phone)
     with ctx.transaction() as session:
-        owned = _owned_subscription(session, subscription_id, phone)
+        owned = _owned_subscription(session, phone_index(ctx.phones, phone), subscription_id)
         if owned is None:
             return CancelOutcome("not_found", None, None, None, None)
         existing = _existing_outcome(session, subscription_id, idempotency_key)
@@ -84,12 +84,12 @@ def cancel(
 
 
 def _owned_subscription(
-    session: Session, subscription_id: int, phone: str
+    session: Session, index: str, subscription_id: int
 ) -> Optional[Subscription]:
     return session.execute(
         select(Subscription)
         .join(Account, Account.id == Subscription.account_id)
-        .where(Subscription.id == subscription_id, Account.phone == stored_phone(phone))
+        .where(Subscription.id == subscription_id, Account.phone_index == index)
     ).scalar_one_or_none()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from actions.store.context import StoreContext, audit
 from actions.store.errors import ChargeNotFound, InvalidArgument, ReferenceExhausted
 from actions.store.models import Account, Cancellation, Charge, Product, RefundCase, Subscription
-from actions.store.privacy import normalize_phone, stored_phone
+from actions.store.privacy import mask_phones_in_text, normalize_phone, phone_index
 from actions.store.references import REFUND_PREFIX, new_reference
 from actions.store.views import ChargeReview, RefundCaseView
 
@@ -36,7 +36,7 @@ def review_charges(ctx: StoreContext, phone: str, days: int = 90) -> list[Charge
             .outerjoin(Cancellation, Cancellation.subscription_id == Subscription.id)
             .outerjoin(RefundCase, RefundCase.charge_id == Charge.id)
             .where(
-                Account.phone == stored_phone(phone),
+                Account.phone_index == phone_index(ctx.phones, phone),
                 Charge.charged_at >= now - timedelta(days=days),
             )
             .order_by(Charge.charged_at.desc(), Charge.id.desc())
@@ -64,13 +64,17 @@ def open_refund_case(
 ) -> RefundCaseView:
     """Opens a refund case for a charge on `phone`'s account; one case per charge."""
     phone = normalize_phone(phone)
-    reason = (reason or "").strip()[:MAX_REASON_LENGTH]
+    index = phone_index(ctx.phones, phone)
+    # A number typed into the reason is masked: no full phone is stored in the clear.
+    reason = mask_phones_in_text((reason or "").strip())[:MAX_REASON_LENGTH]
     for _ in range(REFERENCE_ATTEMPTS):
         now = ctx.now()
         reference = new_reference(REFUND_PREFIX, ctx.local_day(now))
         try:
             with ctx.transaction() as session:
-                return _open(session, charge_id, phone, conversation_id, reason, now, reference)
+                return _open(
+                    session, charge_id, phone, index, conversation_id, reason, now, reference
+                )
         except IntegrityError:
             # A concurrent request opened the case first, or the reference was taken.
             with ctx.transaction() as session:
@@ -89,6 +93,7 @@ def _open(
     session: Session,
     charge_id: int,
     phone: str,
+    index: str,
     conversation_id: str,
     reason: str,
     now: datetime,
@@ -99,7 +104,7 @@ def _open(
         .join(Subscription, Subscription.id == Charge.subscription_id)
         .join(Product, Product.id == Subscription.product_id)
         .join(Account, Account.id == Subscription.account_id)
-        .where(Charge.id == charge_id, Account.phone == stored_phone(phone))
+        .where(Charge.id == charge_id, Account.phone_index == index)
     ).one_or_none()
     if row is None:
         raise ChargeNotFound("no such charge on this phone's account")

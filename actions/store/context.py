@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
+from actions.store.cipher import PhoneCipher
 from actions.store.db import SessionFactory, unit_of_work
 from actions.store.models import AuditEvent
-from actions.store.privacy import mask_phone
+from actions.store.privacy import check_phone_keys, mask_phone
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class StoreContext:
     settings: Settings
     partners: Mapping[str, PartnerGateway]
     clock: Callable[[], datetime]
+    phones: PhoneCipher
+    # Set once the keys were checked against a stored account (see check_phone_keys).
+    keys_checked: threading.Event = field(
+        default_factory=threading.Event, compare=False, repr=False
+    )
 
     def now(self) -> datetime:
         """The current time from the injected clock, checked to be timezone-aware."""
@@ -33,9 +40,13 @@ class StoreContext:
             raise ValueError("the store's clock must return timezone-aware datetimes")
         return now
 
-    def transaction(self) -> AbstractContextManager[Session]:
-        """One unit of work (commits at the end, rolls back on error)."""
-        return unit_of_work(self.session_factory)
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work (commits at the end, rolls back on error); checks the keys first."""
+        with unit_of_work(self.session_factory) as session:
+            if not self.keys_checked.is_set() and check_phone_keys(session, self.phones):
+                self.keys_checked.set()
+            yield session
 
     def local_day(self, moment: datetime) -> date:
         """The calendar date of `moment` where users live (settings.timezone)."""

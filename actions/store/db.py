@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ContextManager, Iterator, Protocol
+from typing import Any, ContextManager, Iterator, Optional, Protocol
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -13,7 +13,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from actions.store.errors import StoreUnavailable
+from actions.store.cipher import PhoneCipher
+from actions.store.errors import StoreError, StoreUnavailable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # An arbitrary constant naming the advisory lock taken while upgrading a PostgreSQL schema.
@@ -76,28 +77,78 @@ def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, future=True)
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Runs Alembic `upgrade head` on `engine` in one transaction."""
-    # Imported here: Alembic is only needed when the schema is upgraded.
+def upgrade_schema(
+    engine: Engine, cipher: Optional[PhoneCipher] = None, revision: str = "head"
+) -> None:
+    """Runs Alembic `upgrade` to `revision` on `engine` in one transaction.
+
+    `cipher` encrypts the phones a migration finds in the clear; without it the keys are read
+    from the environment, and only if a migration needs them.
+    """
+    _migrate(engine, cipher, "upgrade", revision)
+
+
+def downgrade_schema(engine: Engine, revision: str, cipher: Optional[PhoneCipher] = None) -> None:
+    """Runs Alembic `downgrade` to `revision` on `engine` in one transaction."""
+    _migrate(engine, cipher, "downgrade", revision)
+
+
+def _migrate(engine: Engine, cipher: Optional[PhoneCipher], direction: str, revision: str) -> None:
+    # Imported here: Alembic is only needed when the schema changes.
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with translate_outage(), engine.begin() as connection:
+    config.attributes["phone_cipher"] = cipher
+    with translate_outage(), migration_connection(engine) as connection:
         if connection.dialect.name == "postgresql":
             # Several action servers may start at once; one upgrades, the others then find
             # the schema at head. The lock ends with the transaction.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        getattr(command, direction)(config, revision)
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for migrations, committed when the block ends.
+
+    On SQLite, foreign keys are off meanwhile (the PRAGMA is ignored inside a transaction),
+    since rebuilding a referenced table drops it; they are checked before the commit instead.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise StoreError(f"a migration broke foreign keys: {broken[:5]!r}")
+        finally:
+            # The connection goes back to the pool: it must enforce foreign keys again.
+            if sqlite and not connection.invalidated:
+                _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
+
+
+def _sqlite_pragma(connection: Connection, statement: str) -> None:
+    # On the driver's connection, so that SQLAlchemy does not begin a transaction first.
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 class MigratingSessionFactory:
     """A session factory that upgrades the schema to head before its first session."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: Optional[PhoneCipher] = None) -> None:
         self.engine = engine
+        self.cipher = cipher
         self._sessions = make_session_factory(engine)
         self._lock = threading.Lock()
         self._upgraded = False
@@ -108,7 +159,7 @@ class MigratingSessionFactory:
             return
         with self._lock:
             if not self._upgraded:
-                upgrade_schema(self.engine)
+                upgrade_schema(self.engine, self.cipher)
                 self._upgraded = True
 
     def begin(self) -> ContextManager[Session]:

@@ -33,3 +33,14 @@ class PartnerNotConfigured(StoreError):
 
 class ReferenceExhausted(StoreError):
     """No unused reference number was found after several tries (should never happen)."""
+
+
+class PhoneKeyError(StoreError):
+    """A phone encryption or blind-index key is missing, malformed or does not fit the data.
+
+    An operator's error: `setting` names the environment variable to fix.
+    """
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        super().__init__(f"{setting}: {problem}")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from actions.store.context import StoreContext, audit
 from actions.store.errors import InvalidArgument, ReferenceExhausted
 from actions.store.models import SMS_KINDS, SMS_STATUSES, HandoffTicket, SmsMessage
-from actions.store.privacy import mask_phone, normalize_phone
+from actions.store.privacy import mask_phone, mask_phones_in_text, normalize_phone
 from actions.store.references import HANDOFF_PREFIX, new_reference
 from actions.store.views import TicketView
 
@@ -43,7 +43,8 @@ def open_handoff(
     """Opens a ticket for a human agent; the phone is stored masked."""
     # Whatever number the user gave is kept (masked): a handoff must never fail on its format.
     masked = mask_phone(phone.strip()) if phone and phone.strip() else None
-    summary = (summary or "").strip()[:MAX_SUMMARY_LENGTH]
+    # Agents read the summary: any number in it is masked, like the ticket's phone.
+    summary = mask_phones_in_text((summary or "").strip())[:MAX_SUMMARY_LENGTH]
     for _ in range(REFERENCE_ATTEMPTS):
         now = ctx.now()
         reference = new_reference(HANDOFF_PREFIX, ctx.local_day(now))
@@ -94,7 +95,7 @@ def record_sms(
                 phone_masked=mask_phone(normalize_phone(phone)),
                 kind=kind,
                 status=status,
-                error=error[:MAX_ERROR_LENGTH] if error else None,
+                error=mask_phones_in_text(error)[:MAX_ERROR_LENGTH] if error else None,
                 created_at=ctx.now(),
             )
         )

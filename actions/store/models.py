@@ -39,21 +39,41 @@ SMS_KINDS = ("verification", "receipt", "refund", "handoff", "other")
 SMS_STATUSES = ("sent", "failed")
 
 
+# A phone is kept as a Fernet token (encrypted, never compared) and a blind index (hex
+# HMAC-SHA256, compared in look-ups); actions.store.privacy reads and writes both.
+PHONE_CIPHERTEXT_LENGTH = 255
+PHONE_INDEX_LENGTH = 64
+# Every Fernet token starts with its version byte 0x80, "gA" in base64: a plain number cannot.
+PHONE_ENCRYPTED = "phone_ciphertext LIKE 'gA%'"
+PHONE_INDEXED = f"length(phone_index) = {PHONE_INDEX_LENGTH}"
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _phone_checks() -> tuple[CheckConstraint, CheckConstraint]:
+    return (
+        CheckConstraint(PHONE_ENCRYPTED, name="phone_encrypted"),
+        CheckConstraint(PHONE_INDEXED, name="phone_indexed"),
+    )
+
+
 class Account(Base):
-    """A mobile account, found by its phone number."""
+    """A mobile account, found by its phone number's blind index."""
 
     __tablename__ = "accounts"
 
     id = Column(Integer, primary_key=True)
-    phone = Column(String(64), nullable=False, unique=True)
+    phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
+    phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False, unique=True)
     holder_name = Column(String(64), nullable=False)
     status = Column(String(16), nullable=False, default="active")
 
-    __table_args__ = (CheckConstraint(_one_of("status", ACCOUNT_STATUSES), name="status"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ACCOUNT_STATUSES), name="status"),
+        *_phone_checks(),
+    )
 
 
 class Product(Base):
@@ -139,7 +159,8 @@ class VerificationChallenge(Base):
     __tablename__ = "verification_challenges"
 
     id = Column(Integer, primary_key=True)
-    phone = Column(String(64), nullable=False)
+    phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
+    phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False)
     code_hash = Column(String(64), nullable=False)
     conversation_id = Column(String(128), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
@@ -149,7 +170,8 @@ class VerificationChallenge(Base):
 
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        Index(None, "phone", "created_at"),
+        *_phone_checks(),
+        Index(None, "phone_index", "created_at"),
     )
 
 
@@ -159,8 +181,11 @@ class VerificationLock(Base):
     __tablename__ = "verification_locks"
 
     id = Column(Integer, primary_key=True)
-    phone = Column(String(64), nullable=False, unique=True)
+    phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
+    phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False, unique=True)
     locked_until = Column(UTCDateTime, nullable=False)
+
+    __table_args__ = _phone_checks()
 
 
 class RefundCase(Base):

@@ -1,17 +1,32 @@
-"""Phone numbers: masking for logs and the one place phone columns are read and written.
+"""Phone numbers: masking, and the one place phone columns are read and written.
 
-Every read or write of a phone column goes through `stored_phone` / `phone_from_store`, so
-encrypting phones at rest later (deterministically, to keep lookups) is a change here only.
+Every write of a phone goes through `stored_phone` (a Fernet token and a blind index), every
+look-up through `phone_index` and every read through `phone_from_store`, so no full phone
+number is ever kept in the clear. Only key rotation (rotate_keys.py) and migration 0002
+rewrite the tokens in place, with the same cipher.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
+from dataclasses import dataclass
 from typing import Optional
 
-from actions.store.errors import InvalidPhone
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.store.cipher import PhoneCipher
+from actions.store.errors import InvalidPhone, PhoneKeyError
+from actions.store.models import Account
 
 _PHONE = re.compile(r"\d{11}")
+# A mainland mobile number in free text, however it was spaced or prefixed.
+_SEP = r"[\s\-\u3000]?"
+_PHONE_IN_TEXT = re.compile(
+    rf"(?<!\d)(?:\+?86{_SEP})?(1{_SEP}[3-9]{_SEP}\d)((?:{_SEP}\d){{4}})((?:{_SEP}\d){{4}})(?!\d)"
+)
+_NON_DIGIT = re.compile(r"\D")
 
 
 def normalize_phone(phone: str) -> str:
@@ -31,11 +46,59 @@ def mask_phone(phone: Optional[str]) -> Optional[str]:
     return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
-def stored_phone(phone: str) -> str:
-    """The value written to (and compared with) a phone column for `phone`."""
-    return normalize_phone(phone)
+def mask_phones_in_text(text: str) -> str:
+    """Free text with every mobile number in it masked ('138 0013 8000' -> '138****8000')."""
+
+    def masked(match: re.Match) -> str:
+        return f"{_NON_DIGIT.sub('', match.group(1))}****{_NON_DIGIT.sub('', match.group(3))}"
+
+    return _PHONE_IN_TEXT.sub(masked, text)
 
 
-def phone_from_store(value: str) -> str:
-    """The phone number held in a phone column's `value`."""
-    return value
+@dataclass(frozen=True)
+class StoredPhone:
+    """What a row keeps of a phone: its Fernet token and its blind index."""
+
+    ciphertext: str
+    index: str
+
+    def columns(self) -> dict[str, str]:
+        """The values of a row's phone_ciphertext and phone_index columns."""
+        return {"phone_ciphertext": self.ciphertext, "phone_index": self.index}
+
+
+def stored_phone(cipher: PhoneCipher, phone: str) -> StoredPhone:
+    """The values written to a row's phone columns for `phone`."""
+    phone = normalize_phone(phone)
+    return StoredPhone(cipher.encrypt(phone), cipher.index(phone))
+
+
+def phone_index(cipher: PhoneCipher, phone: str) -> str:
+    """The value a phone_index column is compared with to find `phone`."""
+    return cipher.index(normalize_phone(phone))
+
+
+def phone_from_store(cipher: PhoneCipher, ciphertext: str) -> str:
+    """The phone number held in a phone_ciphertext column's value."""
+    return cipher.decrypt(ciphertext)
+
+
+def check_phone_keys(session: Session, cipher: PhoneCipher) -> bool:
+    """Checks the keys against one stored account; False if there is none to check.
+
+    A wrong encryption key fails loudly on the first read anyway, but a wrong blind-index key
+    would only make every look-up find nothing; this turns both into a PhoneKeyError.
+    """
+    row = session.execute(
+        select(Account.phone_ciphertext, Account.phone_index).order_by(Account.id).limit(1)
+    ).one_or_none()
+    if row is None:
+        return False
+    phone = cipher.decrypt(row.phone_ciphertext)
+    if not hmac.compare_digest(cipher.index(phone), row.phone_index):
+        raise PhoneKeyError(
+            cipher.index_setting,
+            "the stored phones were indexed with another key, so no look-up would find them; "
+            "restore the key they were indexed with",
+        )
+    return True

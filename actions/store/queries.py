@@ -9,25 +9,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from actions.store.cipher import PhoneCipher
 from actions.store.models import Account, Cancellation, Product, Subscription
-from actions.store.privacy import phone_from_store, stored_phone
+from actions.store.privacy import phone_from_store, phone_index
 from actions.store.views import AccountView, CancellationView, SubscriptionView
 
 # Sorts subscriptions without a next charge after those with one.
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
-def find_account(session: Session, phone: str) -> Optional[Account]:
+def find_account(session: Session, cipher: PhoneCipher, phone: str) -> Optional[Account]:
     """The account of `phone`, or None."""
     return session.execute(
-        select(Account).where(Account.phone == stored_phone(phone))
+        select(Account).where(Account.phone_index == phone_index(cipher, phone))
     ).scalar_one_or_none()
 
 
-def account_view(account: Account) -> AccountView:
+def account_view(cipher: PhoneCipher, account: Account) -> AccountView:
     """The view of an account row."""
     return AccountView(
-        phone=phone_from_store(account.phone),
+        phone=phone_from_store(cipher, account.phone_ciphertext),
         holder_name=account.holder_name,
         status=account.status,
     )
@@ -72,12 +73,12 @@ def load_subscription(session: Session, subscription_id: int) -> Optional[Subscr
     return subscription_view(*row) if row else None
 
 
-def load_subscriptions(session: Session, phone: str) -> list[SubscriptionView]:
+def load_subscriptions(session: Session, cipher: PhoneCipher, phone: str) -> list[SubscriptionView]:
     """Every subscription of `phone`'s account: active first, then by next charge."""
     rows = session.execute(
         _subscription_rows()
         .join(Account, Account.id == Subscription.account_id)
-        .where(Account.phone == stored_phone(phone))
+        .where(Account.phone_index == phone_index(cipher, phone))
     ).all()
     views = [subscription_view(*row) for row in rows]
     return sorted(
@@ -96,13 +97,17 @@ def _cancellation_rows() -> Select:
 
 
 def cancellation_view(
-    cancellation: Cancellation, subscription: Subscription, product: Product, account: Account
+    cipher: PhoneCipher,
+    cancellation: Cancellation,
+    subscription: Subscription,
+    product: Product,
+    account: Account,
 ) -> CancellationView:
     """The view of a cancellation row with what it refers to."""
     return CancellationView(
         reference=cancellation.reference,
         product_name=product.name,
-        phone=phone_from_store(account.phone),
+        phone=phone_from_store(cipher, account.phone_ciphertext),
         channel=cancellation.channel,
         requested_at=cancellation.requested_at,
         effective_until=cancellation.effective_until,
@@ -111,19 +116,21 @@ def cancellation_view(
     )
 
 
-def load_cancellation(session: Session, reference: str) -> Optional[CancellationView]:
+def load_cancellation(
+    session: Session, cipher: PhoneCipher, reference: str
+) -> Optional[CancellationView]:
     """The cancellation with `reference`, or None."""
     row = session.execute(
         _cancellation_rows().where(Cancellation.reference == reference)
     ).one_or_none()
-    return cancellation_view(*row) if row else None
+    return cancellation_view(cipher, *row) if row else None
 
 
-def load_cancellations(session: Session, phone: str) -> list[CancellationView]:
+def load_cancellations(session: Session, cipher: PhoneCipher, phone: str) -> list[CancellationView]:
     """Every cancellation of `phone`'s account, newest first."""
     rows = session.execute(
         _cancellation_rows()
-        .where(Account.phone == stored_phone(phone))
+        .where(Account.phone_index == phone_index(cipher, phone))
         .order_by(Cancellation.requested_at.desc(), Cancellation.id.desc())
     ).all()
-    return [cancellation_view(*row) for row in rows]
+    return [cancellation_view(cipher, *row) for row in rows]

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from actions.settings import Settings
+from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.db import (
     SessionFactory,
     make_engine,
@@ -26,7 +27,7 @@ from actions.store.db import (
     unit_of_work,
     upgrade_schema,
 )
-from actions.store.errors import StoreUnavailable
+from actions.store.errors import PhoneKeyError, StoreUnavailable
 from actions.store.models import Account, Cancellation, Charge, Product, Subscription, metadata
 from actions.store.privacy import stored_phone
 from actions.store.references import CANCELLATION_PREFIX, new_reference
@@ -67,10 +68,13 @@ _PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 class _Loader:
     """Adds the demo rows to one session."""
 
-    def __init__(self, session: Session, catalog: Catalog, zone: ZoneInfo) -> None:
+    def __init__(
+        self, session: Session, catalog: Catalog, zone: ZoneInfo, cipher: PhoneCipher
+    ) -> None:
         self.session = session
         self.catalog = catalog
         self.zone = zone
+        self.cipher = cipher
         self.products: dict[str, Product] = {}
         self.accounts: dict[str, Account] = {}
 
@@ -84,7 +88,9 @@ class _Loader:
 
     def load_accounts(self) -> None:
         for phone, holder, status in DEMO_ACCOUNTS:
-            account = Account(phone=stored_phone(phone), holder_name=holder, status=status)
+            account = Account(
+                **stored_phone(self.cipher, phone).columns(), holder_name=holder, status=status
+            )
             self.session.add(account)
             self.accounts[phone] = account
         self.session.flush()
@@ -160,26 +166,30 @@ def seed_demo(
     catalog: Catalog,
     now: datetime,
     timezone_name: Optional[str] = None,
+    phone_cipher: Optional[PhoneCipher] = None,
 ) -> SeedSummary:
     """Wipes every table and loads the catalog and the contract's demo accounts.
 
     References are dated in `timezone_name`, else the service's settings.timezone, else the
-    default of Settings.
+    default of Settings. Phones are encrypted with `phone_cipher`, else the service's, else
+    the keys of the environment.
     """
     if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
         raise ValueError("now must be timezone-aware")
     if isinstance(service_or_session_factory, SubscriptionService):
         factory = service_or_session_factory.session_factory
         zone = ZoneInfo(timezone_name or service_or_session_factory.settings.timezone)
+        cipher = phone_cipher or service_or_session_factory.phone_cipher
     else:
         factory = service_or_session_factory
         zone = ZoneInfo(timezone_name or Settings().timezone)
+        cipher = phone_cipher or load_phone_cipher(Settings.from_env())
     day = timedelta(days=1)
     with unit_of_work(factory) as session:
         # Children before parents, so foreign keys never dangle.
         for table in reversed(metadata.sorted_tables):
             session.execute(delete(table))
-        loader = _Loader(session, catalog, zone)
+        loader = _Loader(session, catalog, zone, cipher)
         loader.load_products()
         loader.load_accounts()
 
@@ -285,11 +295,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     engine = make_engine(url)
     try:
-        upgrade_schema(engine)
+        cipher = load_phone_cipher(settings)
+        upgrade_schema(engine, cipher)
         summary = seed_demo(
-            make_session_factory(engine), catalog, datetime.now(timezone.utc), settings.timezone
+            make_session_factory(engine),
+            catalog,
+            datetime.now(timezone.utc),
+            settings.timezone,
+            phone_cipher=cipher,
         )
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, PhoneKeyError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     finally:

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
 from actions.store import cancellations, charges, handoff, queries, verification
+from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.context import StoreContext
 from actions.store.db import SessionFactory
 from actions.store.models import Cancellation
-from actions.store.privacy import normalize_phone
+from actions.store.privacy import mask_phones_in_text, normalize_phone
 from actions.store.references import normalize_reference
 from actions.store.views import (
     AccountView,
@@ -46,15 +47,19 @@ class SubscriptionService:
         settings: Settings,
         partners: Optional[Mapping[str, PartnerGateway]] = None,
         clock: Optional[Callable[[], datetime]] = None,
+        phone_cipher: Optional[PhoneCipher] = None,
     ) -> None:
         self.session_factory = session_factory
         self.catalog = catalog
         self.settings = settings
+        # Built here, not per call: a wrong or missing key fails when the service is built.
+        self.phone_cipher = load_phone_cipher(settings) if phone_cipher is None else phone_cipher
         self._ctx = StoreContext(
             session_factory=session_factory,
             settings=settings,
             partners=dict(partners or {}),
             clock=clock or utc_now,
+            phones=self.phone_cipher,
         )
 
     def now(self) -> datetime:
@@ -66,13 +71,13 @@ class SubscriptionService:
     def account(self, phone: str) -> Optional[AccountView]:
         """The account of `phone`, or None if there is none."""
         with self._ctx.transaction() as session:
-            account = queries.find_account(session, normalize_phone(phone))
-            return queries.account_view(account) if account else None
+            account = queries.find_account(session, self.phone_cipher, normalize_phone(phone))
+            return queries.account_view(self.phone_cipher, account) if account else None
 
     def subscriptions(self, phone: str) -> list[SubscriptionView]:
         """Every membership of `phone`: active first, then by next charge."""
         with self._ctx.transaction() as session:
-            return queries.load_subscriptions(session, normalize_phone(phone))
+            return queries.load_subscriptions(session, self.phone_cipher, normalize_phone(phone))
 
     def subscription(self, subscription_id: int) -> Optional[SubscriptionView]:
         """One membership by id, or None."""
@@ -121,7 +126,9 @@ class SubscriptionService:
             ).scalar_one_or_none()
             if cancellation is None:
                 return False
-            cancellation.reason = (reason or "").strip()[:MAX_REASON_LENGTH] or None
+            # A number typed into the reason is masked: no full phone is stored in the clear.
+            reason = mask_phones_in_text((reason or "").strip())
+            cancellation.reason = reason[:MAX_REASON_LENGTH] or None
             return True
 
     def cancellation(self, reference: str) -> Optional[CancellationView]:
@@ -130,12 +137,12 @@ class SubscriptionService:
         if wanted is None:
             return None
         with self._ctx.transaction() as session:
-            return queries.load_cancellation(session, wanted)
+            return queries.load_cancellation(session, self.phone_cipher, wanted)
 
     def cancellations(self, phone: str) -> list[CancellationView]:
         """Every cancellation of `phone`, newest first."""
         with self._ctx.transaction() as session:
-            return queries.load_cancellations(session, normalize_phone(phone))
+            return queries.load_cancellations(session, self.phone_cipher, normalize_phone(phone))
 
     # Charges and refunds
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from actions.settings import Settings
 from actions.store.context import StoreContext, audit
 from actions.store.models import VerificationChallenge, VerificationLock
-from actions.store.privacy import normalize_phone, stored_phone
+from actions.store.privacy import StoredPhone, normalize_phone, stored_phone
 from actions.store.views import CodeCheck, CodeIssue
 
 CODE_DIGITS = 6
@@ -37,19 +37,19 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def _active_lock(session: Session, phone: str, now: datetime) -> Optional[datetime]:
+def _active_lock(session: Session, stored: StoredPhone, now: datetime) -> Optional[datetime]:
     locked_until = session.execute(
-        select(VerificationLock.locked_until).where(VerificationLock.phone == stored_phone(phone))
+        select(VerificationLock.locked_until).where(VerificationLock.phone_index == stored.index)
     ).scalar_one_or_none()
     return locked_until if locked_until is not None and locked_until > now else None
 
 
 def _latest_challenge(
-    session: Session, phone: str, for_update: bool = False
+    session: Session, stored: StoredPhone, for_update: bool = False
 ) -> Optional[VerificationChallenge]:
     statement = (
         select(VerificationChallenge)
-        .where(VerificationChallenge.phone == stored_phone(phone))
+        .where(VerificationChallenge.phone_index == stored.index)
         .order_by(VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc())
         .limit(1)
     )
@@ -58,14 +58,14 @@ def _latest_challenge(
     return session.execute(statement).scalar_one_or_none()
 
 
-def _lock(session: Session, phone: str, until: datetime) -> None:
+def _lock(session: Session, stored: StoredPhone, until: datetime) -> None:
     lock = session.execute(
         select(VerificationLock)
-        .where(VerificationLock.phone == stored_phone(phone))
+        .where(VerificationLock.phone_index == stored.index)
         .with_for_update()
     ).scalar_one_or_none()
     if lock is None:
-        session.add(VerificationLock(phone=stored_phone(phone), locked_until=until))
+        session.add(VerificationLock(**stored.columns(), locked_until=until))
     else:
         lock.locked_until = until
 
@@ -73,14 +73,15 @@ def _lock(session: Session, phone: str, until: datetime) -> None:
 def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue:
     """A new code for `phone` bound to `conversation_id`, unless locked or asked too often."""
     phone = normalize_phone(phone)
+    stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
     with ctx.transaction() as session:
-        locked_until = _active_lock(session, phone, now)
+        locked_until = _active_lock(session, stored, now)
         if locked_until is not None:
             issue = CodeIssue("locked", None, None, locked_until)
         else:
-            issue = _issue_unlocked(session, settings, phone, conversation_id, now)
+            issue = _issue_unlocked(session, settings, phone, stored, conversation_id, now)
         audit(
             session,
             at=now,
@@ -93,17 +94,22 @@ def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue
 
 
 def _issue_unlocked(
-    session: Session, settings: Settings, phone: str, conversation_id: str, now: datetime
+    session: Session,
+    settings: Settings,
+    phone: str,
+    stored: StoredPhone,
+    conversation_id: str,
+    now: datetime,
 ) -> CodeIssue:
     # The row lock serialises requests for a phone that already has a code; two first-ever
     # requests racing may both issue, and then only the newer code is valid, as after a resend.
-    latest = _latest_challenge(session, phone, for_update=True)
+    latest = _latest_challenge(session, stored, for_update=True)
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:
         return CodeIssue("too_soon", None, None, latest.created_at + interval)
     in_last_hour = session.execute(
         select(func.count(), func.min(VerificationChallenge.created_at)).where(
-            VerificationChallenge.phone == stored_phone(phone),
+            VerificationChallenge.phone_index == stored.index,
             VerificationChallenge.created_at > now - _HOUR,
         )
     ).one()
@@ -127,7 +133,7 @@ def _issue_unlocked(
     expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
     session.add(
         VerificationChallenge(
-            phone=stored_phone(phone),
+            **stored.columns(),
             code_hash=code_hash(settings, phone, code),
             conversation_id=conversation_id,
             created_at=now,
@@ -141,10 +147,11 @@ def _issue_unlocked(
 def check_code(ctx: StoreContext, phone: str, code: str, conversation_id: str) -> CodeCheck:
     """Checks a code against the newest one sent to `phone` in this conversation."""
     phone = normalize_phone(phone)
+    stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
     with ctx.transaction() as session:
-        result = _check(session, settings, phone, code, conversation_id, now)
+        result = _check(session, settings, phone, stored, code, conversation_id, now)
         audit(
             session,
             at=now,
@@ -160,15 +167,16 @@ def _check(
     session: Session,
     settings: Settings,
     phone: str,
+    stored: StoredPhone,
     code: str,
     conversation_id: str,
     now: datetime,
 ) -> CodeCheck:
     maximum = settings.max_code_attempts
-    locked_until = _active_lock(session, phone, now)
+    locked_until = _active_lock(session, stored, now)
     if locked_until is not None:
         return CodeCheck("locked", 0, locked_until)
-    challenge = _latest_challenge(session, phone, for_update=True)
+    challenge = _latest_challenge(session, stored, for_update=True)
     if (
         challenge is None
         or challenge.consumed_at is not None
@@ -190,7 +198,7 @@ def _check(
     if remaining > 0:
         return CodeCheck("wrong", remaining, None)
     until = now + timedelta(seconds=settings.lockout_seconds)
-    _lock(session, phone, until)
+    _lock(session, stored, until)
     # The code is burnt: after the lockout a new one must be requested.
     challenge.expires_at = now
     return CodeCheck("locked", 0, until)

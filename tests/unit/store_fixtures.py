@@ -7,6 +7,7 @@ hints are imported under TYPE_CHECKING.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -22,6 +23,7 @@ from actions.partners.base import PartnerError, PartnerTimeout
 from actions.settings import Settings
 from actions.store.db import make_engine, make_session_factory, upgrade_schema
 from actions.store.models import Account, Product, Subscription
+from actions.store.privacy import phone_index
 from actions.store.seed import seed_demo
 from actions.store.services import SubscriptionService
 from catalog import Catalog, load_catalog
@@ -119,8 +121,32 @@ def service(
     clock: FakeClock,
 ) -> SubscriptionService:
     """A service on the demo data seeded at the clock's start."""
-    seed_demo(session_factory, catalog, clock())
-    return SubscriptionService(session_factory, catalog, settings, partners, clock)
+    service = SubscriptionService(session_factory, catalog, settings, partners, clock)
+    seed_demo(service, catalog, clock())
+    return service
+
+
+def _plain_phones(engine: Engine, phones: tuple[str, ...]) -> list[tuple[str, str]]:
+    found = []
+    with engine.connect() as connection:
+        for table in inspect(engine).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')).mappings():
+                for column, value in row.items():
+                    raw = value if isinstance(value, str) else str(value)
+                    # The digits alone also catch '138 0013 8000', '138-0013-8000', ...
+                    digits = re.sub(r"\D", "", raw)
+                    if any(phone in raw or phone in digits for phone in phones):
+                        found.append((table, column))
+    return found
+
+
+@pytest.fixture
+def plain_phones() -> Callable[[Engine, tuple[str, ...]], list[tuple[str, str]]]:
+    """Scans every column of every table with raw SQL for the phones, however spaced.
+
+    Returns the (table, column) pairs where one of them is stored in the clear.
+    """
+    return _plain_phones
 
 
 @pytest.fixture
@@ -152,7 +178,9 @@ def add_subscription(
         now = clock()
         with session_factory.begin() as session:
             account_id = session.execute(
-                select(Account.id).where(Account.phone == phone)
+                select(Account.id).where(
+                    Account.phone_index == phone_index(service.phone_cipher, phone)
+                )
             ).scalar_one()
             product = session.execute(
                 select(Product).where(Product.code == product_code)

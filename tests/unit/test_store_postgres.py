@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,13 +17,15 @@ from typing import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from actions.settings import Settings
 from actions.store import SubscriptionService
-from actions.store.db import make_engine, make_session_factory, upgrade_schema
+from actions.store.cipher import PhoneCipher
+from actions.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
 from actions.store.models import Cancellation, Subscription, metadata
 from actions.store.references import is_valid_reference
 from actions.store.seed import seed_demo
@@ -42,9 +45,9 @@ def _unreachable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped after the module's tests."""
+@contextmanager
+def _fresh_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped at the end of the block."""
     schema = f"store_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(SERVER_URL, future=True, connect_args={"connect_timeout": 3})
     try:
@@ -60,6 +63,13 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped after the module's tests."""
+    with _fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +109,7 @@ def test_alembic_builds_the_models_schema(pg_engine: Engine) -> None:
     upgrade_schema(pg_engine)  # a second upgrade is a no-op
     with pg_engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
         assert compare_metadata(context, metadata) == []
 
 
@@ -222,6 +232,60 @@ def test_verification_lockout(pg_service: SubscriptionService, clock) -> None:
     clock.advance(seconds=900)
     fresh = pg_service.issue_code(ZHANG, "c")
     assert pg_service.check_code(ZHANG, fresh.code, "c").status == "ok"
+
+
+def test_no_phone_is_stored_in_the_clear(
+    pg_service: SubscriptionService, pg_engine: Engine, plain_phones
+) -> None:
+    issue = pg_service.issue_code(ZHANG, "c")
+    assert pg_service.check_code(ZHANG, issue.code, "c").status == "ok"
+    sub_id = _sub_id(pg_service, ZHANG, "腾讯视频VIP")
+    outcome = pg_service.cancel(
+        sub_id, phone=ZHANG, channel="web", conversation_id="c", idempotency_key="leak"
+    )
+    pg_service.record_reason(outcome.reference, "新号 139 0013 9000")
+    assert plain_phones(pg_engine, (ZHANG, LI)) == []
+    assert pg_service.account(ZHANG).phone == ZHANG
+
+
+def test_migration_0002_encrypts_plain_phones_and_downgrade_restores_them(plain_phones) -> None:
+    cipher = PhoneCipher([Fernet.generate_key().decode()], "a-blind-index-key-for-pg-tests")
+    with _fresh_schema() as url:
+        engine = make_engine(url)
+        try:
+            upgrade_schema(engine, revision="0001")
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO accounts (id, phone, holder_name, status) VALUES "
+                        "(1, :zhang, '张三', 'active'), (2, :li, '李四', 'active')"
+                    ),
+                    {"zhang": ZHANG, "li": LI},
+                )
+                connection.execute(
+                    text("INSERT INTO verification_locks (phone, locked_until) VALUES (:li, :at)"),
+                    {"li": LI, "at": START.replace(tzinfo=None)},
+                )
+            upgrade_schema(engine, cipher)
+            assert plain_phones(engine, (ZHANG, LI)) == []
+            checks = {c["name"] for c in inspect(engine).get_check_constraints("accounts")}
+            assert {"ck_accounts_phone_encrypted", "ck_accounts_phone_indexed"} <= checks
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT phone_ciphertext, phone_index FROM accounts ORDER BY id")
+                ).all()
+            assert [(cipher.decrypt(t), i) for t, i in rows] == [
+                (ZHANG, cipher.index(ZHANG)),
+                (LI, cipher.index(LI)),
+            ]
+            downgrade_schema(engine, "0001", cipher)
+            with engine.connect() as connection:
+                phones = connection.execute(text("SELECT phone FROM accounts ORDER BY id"))
+                assert phones.scalars().all() == [ZHANG, LI]
+                locked = connection.execute(text("SELECT phone FROM verification_locks"))
+                assert locked.scalars().all() == [LI]
+        finally:
+            engine.dispose()
 
 
 def test_an_unreachable_server_skips_locally_and_fails_on_ci(monkeypatch) -> None:

@@ -29,11 +29,13 @@ from actions.store.models import (
     VerificationLock,
     metadata,
 )
+from actions.store.privacy import phone_index, stored_phone
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ZHANG = "13800138000"  # the contract's demo holder 张三
+HEAD = "0002"
 
 TABLES = {
     "accounts",
@@ -54,13 +56,13 @@ def test_migration_creates_exactly_the_models_schema(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
 
 
 def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
     upgrade_schema(engine)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
 
 
 def _alembic(*args: str, url: str) -> subprocess.CompletedProcess:
@@ -163,9 +165,23 @@ def _subscription(account_id: int, **overrides: object) -> Subscription:
     return Subscription(**values)
 
 
-def _zhang_id(session_factory: sessionmaker) -> int:
+def _zhang_id(service, session_factory: sessionmaker) -> int:
     with session_factory.begin() as session:
-        return session.execute(select(Account.id).where(Account.phone == ZHANG)).scalar_one()
+        return session.execute(
+            select(Account.id).where(
+                Account.phone_index == phone_index(service.phone_cipher, ZHANG)
+            )
+        ).scalar_one()
+
+
+def _account(service, phone: str, **values: object) -> Account:
+    return Account(**stored_phone(service.phone_cipher, phone).columns(), **values)
+
+
+def _lock(service, phone: str, locked_until: datetime) -> VerificationLock:
+    return VerificationLock(
+        **stored_phone(service.phone_cipher, phone).columns(), locked_until=locked_until
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,14 +198,14 @@ def _zhang_id(session_factory: sessionmaker) -> int:
 )
 def test_subscription_constraints(service, session_factory: sessionmaker, overrides: dict) -> None:
     with pytest.raises(IntegrityError):
-        _insert(session_factory, _subscription(_zhang_id(session_factory), **overrides))
+        _insert(session_factory, _subscription(_zhang_id(service, session_factory), **overrides))
 
 
 def test_account_constraints(service, session_factory: sessionmaker) -> None:
     with pytest.raises(IntegrityError):
-        _insert(session_factory, Account(phone="13100131000", holder_name="x", status="closed"))
+        _insert(session_factory, _account(service, "13100131000", holder_name="x", status="closed"))
     with pytest.raises(IntegrityError):
-        _insert(session_factory, Account(phone=ZHANG, holder_name="twin", status="active"))
+        _insert(session_factory, _account(service, ZHANG, holder_name="twin", status="active"))
 
 
 def test_charge_sms_and_lock_constraints(service, session_factory: sessionmaker) -> None:
@@ -203,22 +219,24 @@ def test_charge_sms_and_lock_constraints(service, session_factory: sessionmaker)
             session_factory,
             SmsMessage(phone_masked="138****8000", kind="spam", status="sent", created_at=START),
         )
-    _insert(session_factory, VerificationLock(phone=ZHANG, locked_until=START))
+    _insert(session_factory, _lock(service, ZHANG, START))
     with pytest.raises(IntegrityError):
-        _insert(session_factory, VerificationLock(phone=ZHANG, locked_until=START))
+        _insert(session_factory, _lock(service, ZHANG, START))
 
 
 def test_timestamps_are_stored_as_utc_and_come_back_aware(
     service, session_factory: sessionmaker
 ) -> None:
     shanghai_noon = datetime(2026, 11, 24, 12, 0, tzinfo=timezone(timedelta(hours=8)))
-    _insert(session_factory, VerificationLock(phone="13100131000", locked_until=shanghai_noon))
+    _insert(session_factory, _lock(service, "13100131000", shanghai_noon))
+    index = phone_index(service.phone_cipher, "13100131000")
     with session_factory.begin() as session:
         stored = session.execute(
-            text("SELECT locked_until FROM verification_locks WHERE phone = '13100131000'")
+            text("SELECT locked_until FROM verification_locks WHERE phone_index = :index"),
+            {"index": index},
         ).scalar_one()
         loaded = session.execute(
-            select(VerificationLock.locked_until).where(VerificationLock.phone == "13100131000")
+            select(VerificationLock.locked_until).where(VerificationLock.phone_index == index)
         ).scalar_one()
     assert stored.startswith("2026-11-24 04:00:00")
     assert loaded == shanghai_noon and loaded.tzinfo == timezone.utc
@@ -226,7 +244,7 @@ def test_timestamps_are_stored_as_utc_and_come_back_aware(
 
 def test_naive_datetimes_are_refused(service, session_factory: sessionmaker) -> None:
     with pytest.raises(StatementError, match="naive"):
-        _insert(session_factory, VerificationLock(phone="13100131000", locked_until=datetime.now()))
+        _insert(session_factory, _lock(service, "13100131000", datetime.now()))
 
 
 def test_money_is_decimal_and_floats_are_refused(service, session_factory: sessionmaker) -> None:
@@ -236,7 +254,7 @@ def test_money_is_decimal_and_floats_are_refused(service, session_factory: sessi
         isinstance(p, Decimal) and p == p.quantize(Decimal("0.01")) for p in prices
     )
     with pytest.raises(StatementError, match="Decimal"):
-        _insert(session_factory, _subscription(_zhang_id(session_factory), price=25.0))
+        _insert(session_factory, _subscription(_zhang_id(service, session_factory), price=25.0))
 
 
 def test_an_unreachable_database_is_store_unavailable(settings: Settings, tmp_path: Path) -> None:
@@ -258,4 +276,4 @@ def test_a_refused_postgres_connection_is_store_unavailable() -> None:
 
 def test_integrity_errors_are_not_disguised_as_outages(service, session_factory) -> None:
     with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
-        session.add(Account(phone=ZHANG, holder_name="twin", status="active"))
+        session.add(_account(service, ZHANG, holder_name="twin", status="active"))

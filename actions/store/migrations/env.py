@@ -8,7 +8,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from actions.store.db import make_engine
+from actions.store.db import make_engine, migration_connection
 from actions.store.models import metadata
 
 config = context.config
@@ -49,7 +49,7 @@ def run_online() -> None:
         return
     engine = make_engine(_url())
     try:
-        with engine.begin() as new_connection:
+        with migration_connection(engine) as new_connection:
             _run(new_connection)
     finally:
         engine.dispose()
