@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.forms import named_services
-from actions.runtime import Runtime, get_runtime
-from actions.store.errors import StoreUnavailable
-from actions.verification import touch_verification, verified_phone
+from actions.runtime import Runtime
+from actions.verification import answer_for_holder
 
 REVIEW_DAYS = 90
 
@@ -75,13 +74,10 @@ class ActionReviewCharges(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Reviews the verified holder's charges, or asks for the phone number first."""
-        runtime = get_runtime()
-        phone = verified_phone(tracker, runtime)
-        if not phone:
-            dispatcher.utter_message(response="utter_ask_phone_for_charge")
-            return [SlotSet("goal", "charge")]
-        try:
-            review_charges(phone, tracker, dispatcher, runtime)
-        except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-        return touch_verification(tracker, runtime)
+        return answer_for_holder(
+            tracker,
+            dispatcher,
+            "charge",
+            "utter_ask_phone_for_charge",
+            lambda phone, runtime: review_charges(phone, tracker, dispatcher, runtime),
+        )

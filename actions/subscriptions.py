@@ -16,7 +16,7 @@ from actions.refunds import review_charges
 from actions.runtime import Runtime, get_runtime
 from actions.store.errors import StoreUnavailable
 from actions.store.references import is_valid_reference, normalize_reference
-from actions.verification import touch_verification, verified_phone
+from actions.verification import answer_for_holder, touch_verification, verified_phone
 
 PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
 
@@ -94,16 +94,13 @@ class ActionCheckSubscriptions(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Shows the list, or asks for the phone number first."""
-        runtime = get_runtime()
-        phone = verified_phone(tracker, runtime)
-        if not phone:
-            dispatcher.utter_message(response="utter_ask_phone_for_check")
-            return [SlotSet("goal", "check")]
-        try:
-            show_subscriptions(phone, dispatcher, runtime)
-        except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-        return touch_verification(tracker, runtime)
+        return answer_for_holder(
+            tracker,
+            dispatcher,
+            "check",
+            "utter_ask_phone_for_check",
+            lambda phone, runtime: show_subscriptions(phone, dispatcher, runtime),
+        )
 
 
 class ActionQueryCancellation(Action):

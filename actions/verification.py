@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -52,6 +52,26 @@ def touch_verification(tracker: Tracker, runtime: Runtime) -> List[EventType]:
     if verified_phone(tracker, runtime):
         return [SlotSet("verified_at", runtime.epoch())]
     return []
+
+
+def answer_for_holder(
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    goal: str,
+    ask_response: str,
+    answer: Callable[[str, Runtime], None],
+) -> List[EventType]:
+    """Answers with the verified holder's data, or asks for the phone and remembers the goal."""
+    runtime = get_runtime()
+    phone = verified_phone(tracker, runtime)
+    if not phone:
+        dispatcher.utter_message(response=ask_response)
+        return [SlotSet("goal", goal)]
+    try:
+        answer(phone, runtime)
+    except StoreUnavailable:
+        dispatcher.utter_message(response="utter_system_busy")
+    return touch_verification(tracker, runtime)
 
 
 def send_code(
