@@ -36,14 +36,15 @@ demo: install train seed
 	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
-	$(VENV)/bin/ruff check actions nlu catalog channels tools tests
+	$(VENV)/bin/ruff check actions nlu catalog channels tools bench tests
 
 test: install train lint
 	$(RASA) data validate --fail-on-warnings
 	$(VENV)/bin/pytest
 
-bench: install
-	@echo "make bench: the benchmark suite is not built yet (issue 5)." >&2; exit 2
+bench: install train
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m bench.run $(ARGS)
 
 clean:
 	rm -rf var models .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`make bench`: the evaluation and benchmark suite (NLU, dialogue, speed) and its report."""

@@ -1,0 +1,1 @@
+"""Systems the shipped NLU is compared with: stock Rasa, keyword rules, ablations."""
