@@ -1,0 +1,379 @@
+"""The bench's assistant: both servers on loopback ports with their own seeded store and outbox."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from unittest import mock
+
+from actions.sms.outbox import find_code
+from tools.serve import commands
+
+if TYPE_CHECKING:
+    from actions.store import SubscriptionService
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+CACHE = ROOT / "var" / "bench"
+SHIPPED_CONFIG = ROOT / "config.yml"
+STOCK_CONFIG = ROOT / "bench" / "baselines" / "stock_policies.yml"
+CONFIGS = {"shipped": SHIPPED_CONFIG, "stock": STOCK_CONFIG}
+START_TIMEOUT = 300.0
+TRAIN_TIMEOUT = 1800.0
+# The files a model is trained from: a model older than any of them is stale.
+TRAINING_INPUTS = {
+    SHIPPED_CONFIG: ("domain.yml", "data", "nlu", "catalog"),
+    STOCK_CONFIG: ("domain.yml", "data"),
+}
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _orphan_guard() -> None:
+    """In the child: be sent SIGTERM when the bench process dies, so no server outlives it."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def _spawn(cmd: List[str], env: Dict[str, str], log: Path) -> subprocess.Popen:
+    """Starts `cmd` in the project root, its output in `log`, tied to this process's life."""
+    with log.open("w") as handle:
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_orphan_guard,
+        )
+
+
+def bench_env(work: Path) -> Dict[str, str]:
+    """The servers' environment: a store, outbox and partner control in `work`, no resend limits."""
+    env = dict(os.environ)
+    env.update(
+        STORE_URL=f"sqlite:///{work / 'store.db'}",
+        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
+        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
+        PARTNER_TIMEOUT_SECONDS="1",
+        RESEND_INTERVAL_SECONDS="0",
+        RESEND_PER_HOUR="100000",
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+@dataclass
+class TrainResult:
+    """One cold `rasa train`: how long, how big, how much memory, and when it was measured."""
+
+    model: Path
+    seconds: float
+    size_bytes: int
+    peak_rss_bytes: int
+    measured_at: float  # epoch seconds
+    loadavg_1m: float = 0.0  # the machine's load when the training ended
+    reused: bool = False  # True when taken from an earlier run instead of trained now
+
+
+def _newest_input_mtime(config: Path) -> float:
+    paths = [config] + [ROOT / name for name in TRAINING_INPUTS[config]]
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))]
+    sources = [f for f in files if f.is_file() and "__pycache__" not in f.parts]
+    return max((f.stat().st_mtime for f in sources), default=0.0)
+
+
+def train(config: Path, name: str) -> TrainResult:
+    """Trains `config` on the project's data into var/bench/models/<name>.tar.gz, cold and timed."""
+    out = CACHE / "models"
+    out.mkdir(parents=True, exist_ok=True)
+    env = bench_env(CACHE)
+    # An empty private cache makes it a cold training; `make train`'s cache in .rasa/ is untouched.
+    cache = Path(tempfile.mkdtemp(prefix="rasa-cache-", dir=CACHE))
+    env["RASA_CACHE_DIRECTORY"] = str(cache)
+    cmd = [str(BIN / "rasa"), "train", "--config", str(config), "--out", str(out)]
+    cmd += ["--fixed-model-name", name, "--force"]
+    log = CACHE / f"train-{name}.log"
+    start = time.monotonic()
+    proc = _spawn(cmd, env, log)
+    # Bounded: a training that hangs is killed.
+    timer = threading.Timer(TRAIN_TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        # wait4 gives the child's peak RSS (ru_maxrss, KiB) along with its exit status.
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        timer.cancel()
+        shutil.rmtree(cache, ignore_errors=True)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
+    model = out / f"{name}.tar.gz"
+    if proc.returncode != 0 or not model.exists():
+        tail = log.read_text()[-3000:]
+        raise RuntimeError(f"rasa train {config.name} failed; see {log}:\n{tail}")
+    size, peak = model.stat().st_size, usage.ru_maxrss * 1024
+    result = TrainResult(model, seconds, size, peak, time.time(), os.getloadavg()[0])
+    record = {k: v for k, v in asdict(result).items() if k not in ("model", "reused")}
+    (out / f"{name}.json").write_text(json.dumps(record))
+    return result
+
+
+def recorded(name: str) -> Optional[TrainResult]:
+    """The bench's last trained model `name` and its measurements, however old, or None."""
+    model = CACHE / "models" / f"{name}.tar.gz"
+    record = model.with_name(f"{name}.json")
+    if not (model.exists() and record.exists()):
+        return None
+    return TrainResult(model=model, reused=True, **json.loads(record.read_text()))
+
+
+def trained(config: Path, name: str, reuse_within: Optional[float] = None) -> TrainResult:
+    """The bench model of `config`: reused if newer than its data and recent, else trained."""
+    last = recorded(name)
+    recent = last and (reuse_within is None or time.time() - last.measured_at < reuse_within)
+    if last and recent and not is_stale(last.model, config):
+        return last
+    return train(config, name)
+
+
+def is_stale(model: Path, config: Path) -> bool:
+    """Whether the data or `config` changed after `model` was trained."""
+    return model.stat().st_mtime <= _newest_input_mtime(config)
+
+
+def _proc_status(pid: int, key: str) -> int:
+    """A /proc/<pid>/status value in bytes (VmHWM, VmRSS), 0 when the process is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class OutboxTail:
+    """Reads the SMS outbox incrementally and remembers the newest code sent to each phone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.codes: Dict[str, str] = {}
+
+    def code_for(self, phone: str) -> Optional[str]:
+        """The newest verification code sent to `phone`, or None."""
+        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read()
+            # Only whole lines: a writer may be half-way through the last one.
+            end = chunk.rfind(b"\n") + 1
+            self.offset += end
+            for line in chunk[:end].decode("utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    code = find_code(record.get("text", ""))
+                    if code is not None:
+                        self.codes[record.get("to", "")] = code
+        return self.codes.get(phone)
+
+
+def reseed(store_url: str, extra_phones: Sequence[str] = ()) -> None:
+    """Resets the store to the demo data, plus `extra_phones` each holding 张三's memberships."""
+    from actions.store import seed
+
+    accounts = tuple(seed.DEMO_ACCOUNTS) + tuple(
+        (phone, f"压测{i:04d}", "active") for i, phone in enumerate(extra_phones)
+    )
+    # The seed's own code writes the accounts (with whatever phone protection the store uses).
+    with (
+        mock.patch.object(seed, "DEMO_ACCOUNTS", accounts),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        code = seed.main(["--url", store_url])
+    if code != 0:
+        raise RuntimeError(f"seeding {store_url} failed ({code})")
+    if extra_phones:
+        _clone_memberships(store_url)
+
+
+def _clone_memberships(store_url: str) -> None:
+    """Gives every 压测 account a copy of 张三's active memberships (no phone columns involved)."""
+    from sqlalchemy import insert, select
+
+    from actions.store import make_engine
+    from actions.store.models import Account, Subscription
+
+    engine = make_engine(store_url)
+    table = Subscription.__table__
+    with engine.begin() as conn:
+        owners = dict(conn.execute(select(Account.holder_name, Account.id)).all())
+        rows = (
+            conn.execute(
+                select(table).where(
+                    table.c.account_id == owners["张三"], table.c.status == "active"
+                )
+            )
+            .mappings()
+            .all()
+        )
+        bench_ids = [i for name, i in owners.items() if name.startswith("压测")]
+        copies = [
+            {**{k: v for k, v in row.items() if k != "id"}, "account_id": account_id}
+            for account_id in bench_ids
+            for row in rows
+        ]
+        conn.execute(insert(table), copies)
+    engine.dispose()
+
+
+@dataclass
+class Servers:
+    """Action server + Rasa server for one model, in a work folder of their own."""
+
+    model: Path
+    work: Path
+    extra_phones: Sequence[str] = ()
+    procs: List[subprocess.Popen] = field(default_factory=list)
+    startup: Dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.env = bench_env(self.work)
+        self.rasa_port, self.action_port = free_port(), free_port()
+        self.url = f"http://{HOST}:{self.rasa_port}"
+        self.action_url = f"http://{HOST}:{self.action_port}"
+        self.outbox = OutboxTail(Path(self.env["SMS_OUTBOX"]))
+
+    def __enter__(self) -> Servers:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Seeds the store, starts both servers, and times start → first answered message."""
+        from actions.partners import set_partner_mode
+
+        self.reseed()
+        set_partner_mode(self.env["PARTNER_SIM_CONTROL"], "ok")
+        endpoints = self.work / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "{self.action_url}/webhook"\n')
+        action_cmd, rasa_cmd = commands(
+            self.rasa_port, self.action_port, endpoints, "*", str(self.model)
+        )
+        begin = time.monotonic()
+        for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd + ["-i", HOST], "rasa.log")):
+            self.procs.append(_spawn(cmd, self.env, self.work / log))
+        self._wait(f"{self.action_url}/health", begin)
+        self.startup["action_server_ready_s"] = time.monotonic() - begin
+        self._wait(f"{self.url}/status", begin)
+        self.startup["rasa_ready_s"] = time.monotonic() - begin
+        while not self.say("bench-startup", "你好"):
+            self._check_alive(begin)
+            time.sleep(0.2)
+        self.startup["first_answer_s"] = time.monotonic() - begin
+
+    def _check_alive(self, begin: float) -> None:
+        for proc, log in zip(self.procs, ("actions.log", "rasa.log"), strict=False):
+            if proc.poll() is not None:
+                tail = (self.work / log).read_text()[-3000:]
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
+        if time.monotonic() - begin > START_TIMEOUT:
+            raise RuntimeError(f"servers not ready within {START_TIMEOUT:.0f}s (see {self.work})")
+
+    def _wait(self, url: str, begin: float) -> None:
+        while True:
+            self._check_alive(begin)
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Stops both servers (SIGTERM, then SIGKILL after 20 s)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self.procs.clear()
+
+    def reseed(self) -> None:
+        """Resets the bench store to the demo data (and the extra bench accounts)."""
+        reseed(self.env["STORE_URL"], self.extra_phones)
+
+    def say(self, sender: str, text: str, timeout: float = 60.0) -> List[str]:
+        """One REST turn; the bot's texts."""
+        body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self.url}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            replies = json.loads(response.read().decode("utf-8"))
+        return [reply.get("text", "") for reply in replies if reply.get("text")]
+
+    def store(self) -> SubscriptionService:
+        """A store service on the bench database."""
+        from actions.settings import Settings
+        from actions.store import build_service
+
+        return build_service(Settings.from_env(self.env))
+
+    def pids(self) -> Tuple[int, int]:
+        """(Rasa server pid, action server pid)."""
+        return self.procs[1].pid, self.procs[0].pid
+
+    def peak_rss(self) -> Dict[str, int]:
+        """Peak resident memory (VmHWM) of each server so far, in bytes."""
+        rasa, action = self.pids()
+        return {"rasa": _proc_status(rasa, "VmHWM"), "actions": _proc_status(action, "VmHWM")}
+
+    def cpu_seconds(self) -> Dict[str, float]:
+        """CPU time each server used so far."""
+        rasa, action = self.pids()
+        return {"rasa": _cpu_seconds(rasa), "actions": _cpu_seconds(action)}
