@@ -196,7 +196,15 @@ def section(results: Dict[str, List[dict]], notes: List[str]) -> Dict[str, Any]:
         ],
         "figures": [{"path": "dialogue_success.png", "caption": "Task success rate per behaviour"}],
         "notes": notes,
-        "data": {"summary": stats, "failure_examples": examples, "conversations": results},
+        # Whole transcripts only for the failure examples: the rest keeps moves and timings.
+        "data": {
+            "summary": stats,
+            "failure_examples": examples,
+            "conversations": {
+                bot: [{k: v for k, v in r.items() if k != "transcript"} for r in recs]
+                for bot, recs in results.items()
+            },
+        },
     }
 
 

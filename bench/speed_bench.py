@@ -410,6 +410,7 @@ def plot(bots: Dict[str, dict], results_dir: Path) -> None:
                 ax.plot(cs, ys, style, marker="o", color=colour, label=label)
         if len(keys) == 1:
             ax.axhline(150, color="grey", linestyle="--", label="target at 32 concurrent")
+            ax.set_ylim(bottom=0)
         else:
             ax.plot([1], [25], "kx", label="target: p50 at 1")
             ax.plot([8], [150], "k+", markersize=10, label="target: p99 at 8")
@@ -423,12 +424,13 @@ def plot(bots: Dict[str, dict], results_dir: Path) -> None:
 
 def describe(bots: Dict[str, dict], quick: bool, load_before: Tuple[float, ...]) -> List[str]:
     """The notes: how it was measured, on what machine, under what load."""
-    load_after = max(x["loadavg_1m_after"] for b in bots.values() for x in b["levels"])
+    after = [x["loadavg_1m_after"] for b in bots.values() for x in b["levels"]]
     notes = [
         f"Loopback only; {os.cpu_count()} CPU cores shared by both servers and the load generator "
         f"(one asyncio process, its CPU time is in the data). 1-minute load average "
-        f"{load_before[0]:.2f} before the run, up to {load_after:.2f} after a level; other "
-        "developers' jobs may have been running: the numbers are what this machine gave.",
+        f"{load_before[0]:.2f} before the run, {min(after):.2f}–{max(after):.2f} after the "
+        "levels; other developers' jobs may have been running: the numbers are what this "
+        "machine gave.",
         f"Each level runs {RAMP_S:.0f} s before a {WINDOW_S[quick]:.0f} s measured window, after "
         f"a {WARMUP_S[quick]:.0f} s warm-up at 8 concurrent; conversations are the simulator's "
         f"(six behaviours, codes from the SMS outbox) on {len(PHONES)} extra bench accounts, "
