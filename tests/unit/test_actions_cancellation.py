@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any, Dict, List
+from typing import Any, List
 
 import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.cancellation import (
@@ -23,37 +21,15 @@ from actions.sms import SmsError
 from actions.sms.outbox import read_outbox
 from actions.store.models import Cancellation, SmsMessage
 from actions.store.references import is_valid_reference
-from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import make_tracker
+from tests.unit.action_helpers import responses as _responses
+from tests.unit.action_helpers import run_action as _run
+from tests.unit.action_helpers import slots_after as _slots
+from tests.unit.action_helpers import verified_slots as _verified
 
 ZHANG, LI, WANG, ZHAO = "13800138000", "13900139000", "13700137000", "13600136000"
 REFERENCE_RE = re.compile(r"^TD\d{8}[0-9A-HJKMNP-TV-Z]{6}$")
 CLEARED = [SlotSet(slot, None) for slot in FLOW_SLOTS]
-
-
-def _responses(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m["response"] for m in dispatcher.messages]
-
-
-def _slots(events: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The value each slot ends with after `events`."""
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def _verified(runtime, phone: str = ZHANG, **slots: Any) -> Dict[str, Any]:
-    return {
-        "phone_number": phone,
-        "verification_code": CODE_PLACEHOLDER,
-        "verified_phone": phone,
-        "verified_at": runtime.epoch(),
-        **slots,
-    }
-
-
-def _run(action, tracker) -> tuple[List[Dict[str, Any]], CollectingDispatcher]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return events, dispatcher
 
 
 def _cancel_turn(runtime, sub_id: int, phone: str = ZHANG, confirmed: Any = True, **slots: Any):

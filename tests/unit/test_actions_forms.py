@@ -16,29 +16,12 @@ from actions.forms import SKIPPED, ValidateCancelForm, ValidateIdentityForm, Val
 from actions.sms.outbox import latest_code
 from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import entity, make_tracker
+from tests.unit.action_helpers import responses as _responses
+from tests.unit.action_helpers import slots_after as _slots
+from tests.unit.action_helpers import verified_slots as _verified
 
 ZHANG, LI, WANG, ZHAO = "13800138000", "13900139000", "13700137000", "13600136000"
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text("utf-8"))
-
-
-def _responses(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m["response"] for m in dispatcher.messages]
-
-
-def _slots(events: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The value each slot ends with after `events` (requested_slot included)."""
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def _verified(runtime, phone: str = ZHANG, **slots: Any) -> Dict[str, Any]:
-    """Slots of a conversation whose holder proved `phone` just now."""
-    return {
-        "phone_number": phone,
-        "verification_code": CODE_PLACEHOLDER,
-        "verified_phone": phone,
-        "verified_at": runtime.epoch(),
-        **slots,
-    }
 
 
 def _with_candidates(tracker: Tracker, **candidates: Any) -> Tracker:

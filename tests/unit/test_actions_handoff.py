@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any, Dict, List
 
 import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.handoff import ActionHandleFallback, ActionHandleInform, ActionHandoff, mask_text
@@ -17,18 +15,10 @@ from actions.store.models import HandoffTicket
 from actions.store.references import is_valid_reference
 from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import entity, make_tracker
+from tests.unit.action_helpers import responses as _responses
+from tests.unit.action_helpers import run_action as _run
 
 ZHANG = "13800138000"
-
-
-def _responses(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m["response"] for m in dispatcher.messages]
-
-
-def _run(action, tracker) -> tuple[List[Dict[str, Any]], CollectingDispatcher]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return events, dispatcher
 
 
 def _user(text: str) -> Dict[str, Any]:

@@ -5,15 +5,13 @@ Covers actions/subscriptions.py, actions/refunds.py and actions/information.py.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import date
-from typing import Any, Dict, List
+from typing import List
 from zoneinfo import ZoneInfo
 
 import pytest
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.information import ActionCancelMethods, ActionExplainConsequences
@@ -25,30 +23,12 @@ from actions.subscriptions import (
     ActionCheckSubscriptions,
     ActionQueryCancellation,
 )
-from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import entity, make_tracker
+from tests.unit.action_helpers import responses as _responses
+from tests.unit.action_helpers import run_action as _run
+from tests.unit.action_helpers import verified_slots as _verified
 
 ZHANG, LI, WANG, ZHAO = "13800138000", "13900139000", "13700137000", "13600136000"
-
-
-def _responses(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m["response"] for m in dispatcher.messages]
-
-
-def _verified(runtime, phone: str = ZHANG, **slots: Any) -> Dict[str, Any]:
-    return {
-        "phone_number": phone,
-        "verification_code": CODE_PLACEHOLDER,
-        "verified_phone": phone,
-        "verified_at": runtime.epoch(),
-        **slots,
-    }
-
-
-def _run(action, tracker) -> tuple[List[Dict[str, Any]], CollectingDispatcher]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return events, dispatcher
 
 
 def _migu_reference(runtime) -> str:

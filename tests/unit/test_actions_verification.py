@@ -22,14 +22,11 @@ from actions.verification import (
     verified_phone,
 )
 from tests.conftest import make_tracker
+from tests.unit.action_helpers import responses as _responses
 
 ZHANG = "13800138000"
 LI = "13900139000"
 MASKED_ZHANG = "138****8000"
-
-
-def _responses(dispatcher: CollectingDispatcher) -> List[str]:
-    return [m["response"] for m in dispatcher.messages]
 
 
 def _codes_to(outbox_path, phone: str) -> List[str]:

@@ -1,0 +1,40 @@
+"""Helpers shared by the action tests: run an action, read what it said and set."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Tuple
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.verification import CODE_PLACEHOLDER
+
+ZHANG = "13800138000"
+
+
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    """The response names the action uttered, in order."""
+    return [m["response"] for m in dispatcher.messages]
+
+
+def slots_after(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The value each slot ends with after `events` (requested_slot included)."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def verified_slots(runtime: Any, phone: str = ZHANG, **slots: Any) -> Dict[str, Any]:
+    """Slots of a conversation whose holder proved `phone` just now."""
+    return {
+        "phone_number": phone,
+        "verification_code": CODE_PLACEHOLDER,
+        "verified_phone": phone,
+        "verified_at": runtime.epoch(),
+        **slots,
+    }
+
+
+def run_action(action: Any, tracker: Any) -> Tuple[List[Dict[str, Any]], CollectingDispatcher]:
+    """Runs a plain action with an empty domain; its events and dispatcher."""
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return events, dispatcher
