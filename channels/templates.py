@@ -17,3 +17,11 @@ ERROR_MESSAGES = {
     "rate_limited": "请求过于频繁",
     "unavailable": "服务暂时不可用",
 }
+
+# --- web chat page (channels/web) ---
+
+# --- voice assistant (channels/voice) ---
+
+# --- phone IVR (channels/ivr) ---
+
+# --- SMS (channels/sms) ---
