@@ -13,7 +13,7 @@ from actions import phrases
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
 from actions.store.errors import StoreUnavailable
-from actions.verification import VerificationSlots, verified_phone
+from actions.verification import VerificationSlots, pending_phone, verified_phone
 
 SKIPPED = "__skipped__"
 GOALS = {
@@ -162,10 +162,10 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
     ) -> Dict[str, Any]:
         """After a correct code, goes straight to the membership the user named."""
         result = await super().validate_verification_code(slot_value, dispatcher, tracker, domain)
-        phone = result.get("verified_phone")
-        if phone and not tracker.get_slot("subscription_id"):
+        if result.get("verified_phone") and not tracker.get_slot("subscription_id"):
             runtime = get_runtime()
             try:
+                phone = pending_phone(tracker, runtime) or ""
                 result.update(resolve_after_verification(tracker, phone, dispatcher, runtime))
             except StoreUnavailable:
                 dispatcher.utter_message(response="utter_system_busy")

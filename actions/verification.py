@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,17 @@ logger = logging.getLogger(__name__)
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 CODE_RE = re.compile(r"^\d{6}$")
 CODE_PLACEHOLDER = "******"
+# Who may vouch for a phone through message metadata, and on which channel only: a REST
+# client can send any metadata, but only the SMS and IVR channels set these sources.
+TRUSTED_SOURCES = {"sms_sender": "sms", "caller_id": "ivr"}
+
+
+@dataclass(frozen=True)
+class ChannelIdentity:
+    """A phone the channel itself vouches for: an SMS sender, or an IVR caller's number."""
+
+    phone: str
+    source: str
 
 
 def clean_phone(value: Any) -> Optional[str]:
@@ -36,13 +48,59 @@ def clean_phone(value: Any) -> Optional[str]:
     return digits if PHONE_RE.match(digits) else None
 
 
+def _latest_user_event(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event
+    return None
+
+
+def channel_identity(tracker: Tracker) -> Optional[ChannelIdentity]:
+    """The phone the latest message's channel vouches for, if that channel may."""
+    event = _latest_user_event(tracker)
+    if event is None:
+        return None
+    identity = (event.get("metadata") or {}).get("identity")
+    if not isinstance(identity, dict):
+        return None
+    source = identity.get("source")
+    phone = clean_phone(identity.get("phone"))
+    if phone is None or TRUSTED_SOURCES.get(source) != event.get("input_channel"):
+        return None
+    return ChannelIdentity(phone, source)
+
+
 def verified_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
-    """The phone proved in this conversation, if the proof is still fresh."""
-    phone = tracker.get_slot("verified_phone")
+    """The phone proved in this conversation, if the proof is still fresh.
+
+    Slots keep only the masked number (the tracker store keeps no full one); the real number
+    comes back from the code proved in this conversation, or from an SMS sender's number.
+    """
+    identity = channel_identity(tracker)
+    if identity is not None and identity.source == "sms_sender":
+        return identity.phone
+    masked = tracker.get_slot("verified_phone")
     at = tracker.get_slot("verified_at")
-    if not phone or at is None:
+    if not masked or at is None:
         return None
     if runtime.epoch() - float(at) > runtime.settings.verified_idle_seconds:
+        return None
+    phone = runtime.store.conversation_phone(tracker.sender_id, verified=True)
+    if phone is None or phrases.mask_phone(phone) != phrases.mask_phone(masked):
+        return None
+    return phone
+
+
+def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
+    """The full number behind the `phone_number` slot (which keeps only the masked one)."""
+    value = tracker.get_slot("phone_number")
+    if not isinstance(value, str) or not value:
+        return None
+    typed = clean_phone(value)
+    if typed is not None:
+        return typed  # given in this very message, not yet masked
+    phone = runtime.store.conversation_phone(tracker.sender_id, verified=False)
+    if phone is None or phrases.mask_phone(phone) != value:
         return None
     return phone
 
@@ -75,11 +133,16 @@ def answer_for_holder(
 
 
 def send_code(
-    phone: str, tracker: Tracker, dispatcher: CollectingDispatcher, runtime: Runtime, resend: bool
+    phone: str,
+    tracker: Tracker,
+    dispatcher: CollectingDispatcher,
+    runtime: Runtime,
+    resend: bool,
+    sent_response: Optional[str] = None,
 ) -> str:
     """Issues a code, sends it by SMS and tells the user: sent | too_soon | blocked | failed."""
     masked = phrases.mask_phone(phone)
-    issue = runtime.store.issue_code(phone, tracker.sender_id)
+    issue = runtime.store.issue_code(phone, tracker.sender_id, tracker.get_latest_input_channel())
     tz = runtime.settings.timezone
     if issue.status == "too_soon":
         seconds = max(1, int((issue.retry_at - runtime.clock()).total_seconds()))
@@ -101,7 +164,7 @@ def send_code(
         runtime.store.record_sms(phone, "verification", "failed", error=str(exc))
         dispatcher.utter_message(response="utter_system_busy")
         return "failed"
-    response = "utter_code_resent" if resend else "utter_code_sent"
+    response = sent_response or ("utter_code_resent" if resend else "utter_code_sent")
     dispatcher.utter_message(response=response, masked_phone=masked, minutes=minutes)
     return "sent"
 
@@ -120,13 +183,13 @@ class VerificationSlots:
         runtime = get_runtime()
         if tracker.get_slot("verification_code") != CODE_PLACEHOLDER:
             return {}
-        if verified_phone(tracker, runtime):
-            return {}
-        phone = clean_phone(tracker.get_slot("phone_number"))
-        dispatcher.utter_message(response="utter_verification_expired")
-        if phone is None:
-            return {"verification_code": None, "phone_number": None}
         try:
+            if verified_phone(tracker, runtime):
+                return {}
+            phone = pending_phone(tracker, runtime)
+            dispatcher.utter_message(response="utter_verification_expired")
+            if phone is None:
+                return {"verification_code": None, "phone_number": None}
             outcome = send_code(phone, tracker, dispatcher, runtime, resend=True)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
@@ -148,9 +211,9 @@ class VerificationSlots:
         if phone is None:
             dispatcher.utter_message(response="utter_invalid_phone")
             return {"phone_number": None}
-        if verified_phone(tracker, runtime) == phone:
-            return {"phone_number": phone}
         try:
+            if verified_phone(tracker, runtime) == phone:
+                return {"phone_number": phrases.mask_phone(phone)}
             outcome = send_code(phone, tracker, dispatcher, runtime, resend=False)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
@@ -159,9 +222,9 @@ class VerificationSlots:
             return {"phone_number": None, "verification_code": None, "selection_note": "locked"}
         if outcome == "failed":
             return {"phone_number": None}
-        # A new number drops any identity proved for another one.
+        # A new number drops any identity proved for another one. The slot keeps it masked.
         return {
-            "phone_number": phone,
+            "phone_number": phrases.mask_phone(phone),
             "verification_code": None,
             "verified_phone": None,
             "verified_at": None,
@@ -176,18 +239,19 @@ class VerificationSlots:
     ) -> Dict[str, Any]:
         """Checks the code against the store; never repeats it back."""
         runtime = get_runtime()
-        if slot_value == CODE_PLACEHOLDER and verified_phone(tracker, runtime):
-            return {"verification_code": CODE_PLACEHOLDER}
-        phone = clean_phone(tracker.get_slot("phone_number"))
-        if phone is None:
-            dispatcher.utter_message(response="utter_need_phone_first")
-            return {"verification_code": None}
-        code = re.sub(r"\s", "", str(slot_value or ""))
-        if not CODE_RE.match(code):
-            dispatcher.utter_message(response="utter_invalid_code_format")
-            return {"verification_code": None}
         try:
-            check = runtime.store.check_code(phone, code, tracker.sender_id)
+            if slot_value == CODE_PLACEHOLDER and verified_phone(tracker, runtime):
+                return {"verification_code": CODE_PLACEHOLDER}
+            phone = pending_phone(tracker, runtime)
+            if phone is None:
+                dispatcher.utter_message(response="utter_need_phone_first")
+                return {"verification_code": None}
+            code = re.sub(r"\s", "", str(slot_value or ""))
+            if not CODE_RE.match(code):
+                dispatcher.utter_message(response="utter_invalid_code_format")
+                return {"verification_code": None}
+            channel = tracker.get_latest_input_channel()
+            check = runtime.store.check_code(phone, code, tracker.sender_id, channel)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
             return {"verification_code": None}
@@ -195,7 +259,7 @@ class VerificationSlots:
             dispatcher.utter_message(response="utter_verified")
             return {
                 "verification_code": CODE_PLACEHOLDER,
-                "verified_phone": phone,
+                "verified_phone": phrases.mask_phone(phone),
                 "verified_at": runtime.epoch(),
             }
         if check.status == "wrong":
@@ -232,11 +296,11 @@ class ActionResendCode(Action):
     ) -> List[EventType]:
         """Resends within the store's limits, or asks for the number first."""
         runtime = get_runtime()
-        phone = clean_phone(tracker.get_slot("phone_number"))
-        if phone is None:
-            dispatcher.utter_message(response="utter_need_phone_first")
-            return []
         try:
+            phone = pending_phone(tracker, runtime)
+            if phone is None:
+                dispatcher.utter_message(response="utter_need_phone_first")
+                return []
             send_code(phone, tracker, dispatcher, runtime, resend=True)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
@@ -254,6 +318,9 @@ class ActionAskPhoneNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Chooses the wording from the form and the membership named so far."""
+        prefilled = self.code_to_caller(dispatcher, tracker)
+        if prefilled is not None:
+            return prefilled
         if tracker.active_loop_name == "cancel_form":
             service = tracker.get_slot("service")
             if service:
@@ -266,3 +333,39 @@ class ActionAskPhoneNumber(Action):
         else:
             dispatcher.utter_message(response="utter_ask_phone_number")
         return []
+
+    def code_to_caller(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Optional[List[EventType]]:
+        """On a phone call, sends the code to the caller's own number instead of asking.
+
+        Only the first time in a conversation: after that the caller chose or typed a number.
+        None means "ask as usual".
+        """
+        identity = channel_identity(tracker)
+        if identity is None or identity.source != "caller_id" or tracker.get_slot("phone_number"):
+            return None
+        runtime = get_runtime()
+        try:
+            if runtime.store.conversation_phone(tracker.sender_id) is not None:
+                return None
+            outcome = send_code(
+                identity.phone,
+                tracker,
+                dispatcher,
+                runtime,
+                resend=False,
+                sent_response="utter_code_sent_to_caller",
+            )
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return []
+        if outcome == "sent":
+            return [
+                SlotSet("phone_number", phrases.mask_phone(identity.phone)),
+                SlotSet("verified_phone", None),
+                SlotSet("verified_at", None),
+            ]
+        if outcome == "blocked":
+            return [SlotSet("selection_note", "locked")]
+        return None

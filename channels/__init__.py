@@ -1,1 +1,7 @@
 """Rasa input channels: each turns a platform's request into a message and renders replies."""
+
+from redaction import logs as _logs
+
+# Rasa loads the channels before the first message: from then on its log records are redacted
+# even when the tracker store is not the redacting one.
+_logs.install()

@@ -16,11 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def endpoints_file(action_port: int, directory: Path) -> Path:
-    """An endpoints.yml pointing Rasa at the action server's port."""
+def endpoints_file(
+    action_port: int, directory: Path, host: str = "localhost", extra: str = ""
+) -> Path:
+    """An endpoints.yml pointing Rasa at the action server, with the redacting tracker store.
+
+    `extra` is more YAML for the wrapped store or an event broker (tests use it).
+    """
     path = directory / "endpoints.yml"
     path.write_text(
-        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n', encoding="utf-8"
+        f'action_endpoint:\n  url: "http://{host}:{action_port}/webhook"\n'
+        "tracker_store:\n  type: redaction.tracker_store.RedactingTrackerStore\n" + extra,
+        encoding="utf-8",
     )
     return path
 

@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 from actions.store.cipher import PhoneCipher
 from actions.store.errors import InvalidPhone, PhoneKeyError
 from actions.store.models import Account
+from redaction import text as text_rules
+
+# The store masks phones in the free text it keeps (reasons, summaries) with this.
+from redaction.text import mask_phones_in_text  # noqa: F401
 
 _PHONE = re.compile(r"\d{11}")
-# A mainland mobile number in free text, however it was spaced or prefixed.
-_SEP = r"[\s\-\u3000]?"
-_PHONE_IN_TEXT = re.compile(
-    rf"(?<!\d)(?:\+?86{_SEP})?(1{_SEP}[3-9]{_SEP}\d)((?:{_SEP}\d){{4}})((?:{_SEP}\d){{4}})(?!\d)"
-)
-_NON_DIGIT = re.compile(r"\D")
 
 
 def normalize_phone(phone: str) -> str:
@@ -38,21 +36,7 @@ def normalize_phone(phone: str) -> str:
 
 def mask_phone(phone: Optional[str]) -> Optional[str]:
     """'13800138000' -> '138****8000'; anything too short is masked completely."""
-    if phone is None:
-        return None
-    phone = phone.strip()
-    if len(phone) < 8:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
-
-
-def mask_phones_in_text(text: str) -> str:
-    """Free text with every mobile number in it masked ('138 0013 8000' -> '138****8000')."""
-
-    def masked(match: re.Match) -> str:
-        return f"{_NON_DIGIT.sub('', match.group(1))}****{_NON_DIGIT.sub('', match.group(3))}"
-
-    return _PHONE_IN_TEXT.sub(masked, text)
+    return None if phone is None else text_rules.mask_phone(phone)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from actions.partners import set_partner_mode
 from actions.settings import Settings
 from actions.sms.outbox import latest_code, read_outbox
 from actions.store import SubscriptionService, build_service
-from tools.serve import commands
+from tools.serve import commands, endpoints_file
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -135,10 +135,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     settings = Settings.from_env(env)
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8"
-    )
+    endpoints = endpoints_file(action_port, work, host="127.0.0.1")
     action_log, rasa_log = work / "actions.log", work / "rasa.log"
     action_cmd, rasa_cmd = commands(rasa_port, action_port, endpoints, CORS, model=str(model))
     procs = []

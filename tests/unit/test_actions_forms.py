@@ -127,7 +127,7 @@ def test_correct_code_selects_the_named_membership(runtime, outbox_path, subscri
     assert SlotSet("subscription_id", tencent) in events
     assert _slots(events) == {
         "verification_code": CODE_PLACEHOLDER,
-        "verified_phone": ZHANG,
+        "verified_phone": "138****8000",
         "verified_at": runtime.epoch(),
         "subscription_id": tencent,
         "pending_subscriptions": [],
@@ -468,7 +468,7 @@ def test_identity_form_verifies_and_completes(runtime, outbox_path) -> None:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateIdentityForm().run(dispatcher, tracker, DOMAIN))
     slots = _slots(events)
-    assert slots["verified_phone"] == ZHANG
+    assert slots["verified_phone"] == "138****8000"
     assert slots["verification_code"] == CODE_PLACEHOLDER
     assert slots["requested_slot"] is None
     assert _responses(dispatcher) == ["utter_verified"]

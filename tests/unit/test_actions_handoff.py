@@ -13,10 +13,10 @@ from actions.handoff import ActionHandleFallback, ActionHandleInform, ActionHand
 from actions.sms.outbox import read_outbox
 from actions.store.models import HandoffTicket
 from actions.store.references import is_valid_reference
-from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action as _run
+from tests.unit.action_helpers import verified_slots
 
 ZHANG = "13800138000"
 
@@ -74,14 +74,12 @@ def test_mask_text_table(text: str, expected: str) -> None:
 def test_handoff_opens_a_ticket_with_a_masked_summary(runtime, outbox_path) -> None:
     """A ticket RG… is stored whose summary has no phone number and no code the user typed."""
     tracker = make_tracker(
-        slots={
-            "phone_number": ZHANG,
-            "verification_code": CODE_PLACEHOLDER,
-            "verified_phone": ZHANG,
-            "verified_at": runtime.epoch(),
-            "service": "腾讯视频VIP",
-            "requested_slot": "cancel_confirmed",
-        },
+        slots=verified_slots(
+            runtime,
+            sender_id="conv-42",
+            service="腾讯视频VIP",
+            requested_slot="cancel_confirmed",
+        ),
         intent="request_human",
         text="转人工",
         events=[_user("我要取消腾讯视频"), _user(f"我的号码是{ZHANG}"), _user("验证码482913")],

@@ -17,12 +17,14 @@ from actions.verification import (
     CODE_PLACEHOLDER,
     ActionAskPhoneNumber,
     ActionResendCode,
+    channel_identity,
     clean_phone,
     touch_verification,
     verified_phone,
 )
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses as _responses
+from tests.unit.action_helpers import verified_slots
 
 ZHANG = "13800138000"
 LI = "13900139000"
@@ -105,7 +107,7 @@ def test_valid_phone_sends_a_code_to_that_number(runtime, outbox_path) -> None:
     """A valid number gets a 6-digit code by SMS and utter_code_sent with the masked number."""
     result, dispatcher = _validate_phone("+86 138 0013 8000")
     assert result == {
-        "phone_number": ZHANG,
+        "phone_number": MASKED_ZHANG,
         "verification_code": None,
         "verified_phone": None,
         "verified_at": None,
@@ -138,7 +140,7 @@ def test_second_request_within_a_minute_is_refused(runtime, outbox_path, clock) 
     assert _responses(dispatcher) == ["utter_code_recently_sent"]
     assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
     assert dispatcher.messages[0]["seconds"] == 40
-    assert result["phone_number"] == ZHANG
+    assert result["phone_number"] == MASKED_ZHANG
     assert len(_codes_to(outbox_path, ZHANG)) == 1
 
 
@@ -158,36 +160,29 @@ def test_hourly_limit_stops_the_requests(runtime, outbox_path, clock) -> None:
 
 def test_already_verified_number_is_not_sent_a_new_code(runtime, outbox_path) -> None:
     """Giving the number that is already verified keeps the identity and sends nothing."""
-    tracker = make_tracker(
-        slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()}, text=ZHANG
-    )
+    tracker = make_tracker(slots=verified_slots(runtime), text=ZHANG)
+    sent_before = len(read_outbox(outbox_path))
     result, dispatcher = _validate_phone(ZHANG, tracker)
-    assert result == {"phone_number": ZHANG}
+    assert result == {"phone_number": MASKED_ZHANG}
     assert dispatcher.messages == []
-    assert read_outbox(outbox_path) == []
+    assert len(read_outbox(outbox_path)) == sent_before
+
 
 
 def test_changing_the_phone_number_drops_the_verified_identity(runtime, outbox_path) -> None:
     """A new number after verification clears verified_phone and sends a code to the new one."""
-    tracker = make_tracker(
-        slots={
-            "phone_number": ZHANG,
-            "verification_code": CODE_PLACEHOLDER,
-            "verified_phone": ZHANG,
-            "verified_at": runtime.epoch(),
-        },
-        text=LI,
-    )
+    tracker = make_tracker(slots=verified_slots(runtime), text=LI)
     result, dispatcher = _validate_phone(LI, tracker)
     assert result == {
-        "phone_number": LI,
+        "phone_number": "139****9000",
         "verification_code": None,
         "verified_phone": None,
         "verified_at": None,
     }
     assert _responses(dispatcher) == ["utter_code_sent"]
     assert dispatcher.messages[0]["masked_phone"] == "139****9000"
-    assert [record["to"] for record in read_outbox(outbox_path)] == [LI]
+    assert [record["to"] for record in read_outbox(outbox_path)][-1:] == [LI]
+    assert verified_phone(make_tracker(slots={**result, "verified_at": None}), runtime) is None
 
 
 # --- the code ------------------------------------------------------------------------------
@@ -200,9 +195,12 @@ def test_correct_code_verifies_and_hides_the_code(runtime, outbox_path) -> None:
     result, dispatcher = _validate_code(code)
     assert result == {
         "verification_code": CODE_PLACEHOLDER,
-        "verified_phone": ZHANG,
+        "verified_phone": MASKED_ZHANG,
         "verified_at": runtime.epoch(),
     }
+    # What the tracker keeps is masked; the real number comes back from the store.
+    later = make_tracker(slots={"phone_number": MASKED_ZHANG, **result})
+    assert verified_phone(later, runtime) == ZHANG
     assert CODE_PLACEHOLDER == "******"
     assert _responses(dispatcher) == ["utter_verified"]
 
@@ -212,7 +210,7 @@ def test_code_said_with_spaces_is_accepted(runtime, outbox_path) -> None:
     _validate_phone(ZHANG)
     code = _codes_to(outbox_path, ZHANG)[0]
     result, _ = _validate_code(f"{code[:3]} {code[3:]}")
-    assert result["verified_phone"] == ZHANG
+    assert result["verified_phone"] == MASKED_ZHANG
 
 
 def test_wrong_code_says_how_many_tries_remain(runtime, outbox_path) -> None:
@@ -302,9 +300,9 @@ def test_code_sent_in_another_conversation_is_not_accepted(runtime, outbox_path)
 
 def test_placeholder_is_kept_while_verified(runtime) -> None:
     """The placeholder of a verified conversation validates as itself, without a store call."""
-    result, dispatcher = _validate_code(
-        CODE_PLACEHOLDER, verified_phone=ZHANG, verified_at=runtime.epoch()
-    )
+    slots = verified_slots(runtime)
+    slots.pop("phone_number")
+    result, dispatcher = _validate_code(CODE_PLACEHOLDER, **slots)
     assert result == {"verification_code": CODE_PLACEHOLDER}
     assert dispatcher.messages == []
 
@@ -314,7 +312,7 @@ def test_placeholder_is_kept_while_verified(runtime) -> None:
 
 def test_verified_identity_expires_after_the_idle_time(runtime, clock) -> None:
     """verified_phone holds for verified_idle_seconds and is gone one second later."""
-    tracker = make_tracker(slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()})
+    tracker = make_tracker(slots=verified_slots(runtime))
     clock.advance(seconds=runtime.settings.verified_idle_seconds)
     assert verified_phone(tracker, runtime) == ZHANG
     clock.advance(seconds=1)
@@ -333,7 +331,7 @@ def test_no_identity_without_both_slots(runtime) -> None:
 
 def test_activity_keeps_the_identity_alive(runtime, clock) -> None:
     """touch_verification moves verified_at to now while verified, and does nothing otherwise."""
-    tracker = make_tracker(slots={"verified_phone": ZHANG, "verified_at": runtime.epoch()})
+    tracker = make_tracker(slots=verified_slots(runtime))
     clock.advance(seconds=300)
     assert touch_verification(tracker, runtime) == [SlotSet("verified_at", runtime.epoch())]
     assert touch_verification(make_tracker(), runtime) == []
@@ -370,7 +368,7 @@ def test_resend_after_a_minute_sends_a_new_code(runtime, outbox_path, clock) -> 
         result, _ = _validate_code(old)
         assert result.get("verified_phone") is None
     result, _ = _validate_code(new)
-    assert result["verified_phone"] == ZHANG
+    assert result["verified_phone"] == MASKED_ZHANG
 
 
 def test_resend_without_a_phone_asks_for_it(runtime, outbox_path) -> None:
@@ -398,3 +396,79 @@ def test_phone_question_fits_the_task(runtime, active_loop, service, expected) -
     assert _responses(dispatcher) == [expected]
     if service:
         assert dispatcher.messages[0]["service"] == service
+
+
+# --- numbers the channel vouches for, and numbers kept masked ----------------------------
+
+
+def _with_identity(channel: str, source: str, phone: str = ZHANG, **kwargs: Any):
+    tracker = make_tracker(channel=channel, **kwargs)
+    tracker.events[-1]["metadata"] = {"identity": {"phone": phone, "source": source}}
+    return tracker
+
+
+def test_an_sms_sender_is_verified_by_the_sms_channel_only(runtime) -> None:
+    """The SMS channel's sender number is the identity; the same metadata over REST is not."""
+    assert verified_phone(_with_identity("sms", "sms_sender"), runtime) == ZHANG
+    assert verified_phone(_with_identity("rest", "sms_sender"), runtime) is None
+    assert verified_phone(_with_identity("ivr", "sms_sender"), runtime) is None
+    assert verified_phone(_with_identity("sms", "caller_id"), runtime) is None
+    assert verified_phone(_with_identity("sms", "sms_sender", phone="12345"), runtime) is None
+    assert channel_identity(_with_identity("socketio", "caller_id")) is None
+
+
+def test_a_masked_phone_slot_is_resolved_from_the_store(runtime, outbox_path) -> None:
+    """On a later turn the slot holds 138****8000; the code is still checked for the real number."""
+    _validate_phone(ZHANG)
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, dispatcher = _validate_code(code, phone=MASKED_ZHANG)
+    assert result["verified_phone"] == MASKED_ZHANG
+    assert _responses(dispatcher) == ["utter_verified"]
+
+
+def test_a_masked_slot_of_another_number_is_not_trusted(runtime, outbox_path) -> None:
+    """A masked value that does not match the number the code went to is no phone at all."""
+    _validate_phone(ZHANG)
+    result, dispatcher = _validate_code("123456", phone="139****9000")
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_need_phone_first"]
+
+
+def test_a_verified_slot_from_another_conversation_is_not_an_identity(runtime) -> None:
+    """verified_phone needs the code proved in this very conversation."""
+    slots = verified_slots(runtime, sender_id="someone-else")
+    assert verified_phone(make_tracker(slots=slots), runtime) is None
+
+
+def test_the_caller_number_gets_the_code_without_being_asked(runtime, outbox_path) -> None:
+    """On the IVR with the caller's number, the code goes to it and the slot keeps it masked."""
+    dispatcher = CollectingDispatcher()
+    tracker = _with_identity("ivr", "caller_id", active_loop="cancel_form")
+    events = asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {}))
+    assert _responses(dispatcher) == ["utter_code_sent_to_caller"]
+    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    assert SlotSet("phone_number", MASKED_ZHANG) in events
+    assert [record["to"] for record in read_outbox(outbox_path)] == [ZHANG]
+    # The code still has to be given: nothing is verified yet.
+    assert verified_phone(tracker, runtime) is None
+    code = _codes_to(outbox_path, ZHANG)[0]
+    result, _ = _validate_code(code, phone=MASKED_ZHANG)
+    assert result["verified_phone"] == MASKED_ZHANG
+
+
+def test_the_caller_number_is_used_once_then_asked_as_usual(runtime, outbox_path) -> None:
+    """After a code went out in this conversation, the phone question is asked normally."""
+    _validate_phone(LI)
+    dispatcher = CollectingDispatcher()
+    tracker = _with_identity("ivr", "caller_id", active_loop="cancel_form")
+    assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
+    assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
+
+
+def test_a_rest_client_cannot_claim_a_caller_number(runtime, outbox_path) -> None:
+    """The caller_id source over REST is ignored: the phone is asked for, nothing is sent."""
+    dispatcher = CollectingDispatcher()
+    tracker = _with_identity("rest", "caller_id", active_loop="cancel_form")
+    assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
+    assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
+    assert read_outbox(outbox_path) == []
