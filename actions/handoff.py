@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import List
 
 from rasa_sdk import Action, Tracker
@@ -18,20 +17,11 @@ from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
 from actions.subscriptions import answer_reference
 from actions.verification import verified_phone
+from redaction.text import redact_text
 
 RECENT_MESSAGES = 6
-_SEP = r"[\s\-\u3000]?"
-_PHONE_IN_TEXT = re.compile(
-    rf"(?<!\d)(?:\+?86{_SEP})?(1{_SEP}[3-9]{_SEP}\d)((?:{_SEP}\d){{4}})((?:{_SEP}\d){{4}})(?!\d)"
-)
-_CODE_IN_TEXT = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{5}}(?!\d)")
-
-
-def mask_text(text: str) -> str:
-    """Masks phone numbers and 6-digit codes in free text, however they were spaced."""
-    digits = lambda part: re.sub(r"\D", "", part)  # noqa: E731
-    text = _PHONE_IN_TEXT.sub(lambda m: f"{digits(m.group(1))}****{digits(m.group(3))}", text)
-    return _CODE_IN_TEXT.sub("******", text)
+# Free text in a summary is redacted with the same rules as everything Rasa keeps.
+mask_text = redact_text
 
 
 def conversation_summary(tracker: Tracker) -> str:

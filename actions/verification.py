@@ -198,6 +198,10 @@ class VerificationSlots:
             return {"verification_code": None, "phone_number": None, "selection_note": "locked"}
         return {"verification_code": None, "verified_phone": None, "verified_at": None}
 
+    @staticmethod
+    def _code_sent_here(phone: str, tracker: Tracker, runtime: Runtime) -> bool:
+        return runtime.store.conversation_phone(tracker.sender_id) == phone
+
     async def validate_phone_number(
         self,
         slot_value: Any,
@@ -215,6 +219,10 @@ class VerificationSlots:
             if verified_phone(tracker, runtime) == phone:
                 return {"phone_number": phrases.mask_phone(phone)}
             outcome = send_code(phone, tracker, dispatcher, runtime, resend=False)
+            if outcome == "too_soon" and not self._code_sent_here(phone, tracker, runtime):
+                # The recent code went to another conversation (another tab, another channel):
+                # it cannot be used here, so the number is asked again once the wait is over.
+                return {"phone_number": None}
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
             return {"phone_number": None}

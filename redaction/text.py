@@ -16,7 +16,7 @@ _PHONE_IN_TEXT = re.compile(
 )
 _NON_DIGIT = re.compile(r"\D")
 # Six digits on their own (a verification code), also when typed in two groups of three.
-_CODE_IN_TEXT = re.compile(r"(?<![\d.])\d(?:[ \-]?\d){5}(?![\d.])")
+_CODE_IN_TEXT = re.compile(rf"(?<![\d.])\d(?:{_SEP}\d){{5}}(?![\d.])")
 # Digits as spoken or as an ASR writes them (幺三八…), or typed full-width, in a long run.
 _SPOKEN = "零〇○一幺二两三四五六七八九"
 _SPOKEN_VALUES = {

@@ -472,3 +472,15 @@ def test_a_rest_client_cannot_claim_a_caller_number(runtime, outbox_path) -> Non
     assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
     assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
     assert read_outbox(outbox_path) == []
+
+
+def test_a_recent_code_of_another_conversation_makes_the_number_asked_again(
+    runtime, outbox_path, clock
+) -> None:
+    """Within the resend interval of another conversation's code, the wait is said and the
+    number is not kept (that code cannot be used here)."""
+    _validate_phone(ZHANG, make_tracker(text=ZHANG, sender_id="other-tab"))
+    clock.advance(seconds=10)
+    result, dispatcher = _validate_phone(ZHANG)
+    assert result == {"phone_number": None}
+    assert _responses(dispatcher) == ["utter_code_recently_sent"]
