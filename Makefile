@@ -36,7 +36,7 @@ demo: install train seed
 	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
-	$(VENV)/bin/ruff check actions nlu catalog channels redaction tools bench tests
+	$(VENV)/bin/ruff check actions nlu catalog channels rasa_fixes redaction tools bench tests
 
 test: install train lint
 	$(RASA) data validate --fail-on-warnings

@@ -1,7 +1,9 @@
 """Rasa input channels: each turns a platform's request into a message and renders replies."""
 
+import rasa_fixes
 from redaction import logs as _logs
 
 # Rasa loads the channels before the first message: from then on its log records are redacted
-# even when the tracker store is not the redacting one.
+# even when the tracker store is not the redacting one, and Rasa's own problems are fixed.
 _logs.install()
+rasa_fixes.apply()

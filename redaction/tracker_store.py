@@ -18,11 +18,13 @@ or a code kept in a slot.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any, Dict, Iterable, Optional
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore, create_tracker_store
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -33,11 +35,18 @@ logger = logging.getLogger(__name__)
 
 
 def redacted_copy(tracker: DialogueStateTracker, domain: Domain) -> DialogueStateTracker:
-    """A new tracker with the same events, each redacted."""
-    events = [redact_event(event.as_dict()) for event in tracker.events]
-    copy = DialogueStateTracker.from_dict(
-        tracker.sender_id, events, domain.slots, tracker._max_event_history
-    )
+    """A tracker holding the same events, each redacted.
+
+    Stores and brokers read only a tracker's id and events, so the copy is not replayed into
+    slots; events with nothing to redact are shared, not copied.
+    """
+    events = []
+    for event in tracker.events:
+        data = event.as_dict()
+        redacted = redact_event(data)
+        events.append(event if redacted == data else Event.from_parameters(redacted))
+    copy = DialogueStateTracker(tracker.sender_id, domain.slots, tracker._max_event_history)
+    copy.events = deque(events, maxlen=tracker._max_event_history)
     copy.model_id = tracker.model_id
     copy.assistant_id = tracker.assistant_id
     return copy

@@ -1,0 +1,21 @@
+"""Work-arounds for Rasa Open Source 3.6.21 problems, applied in the Rasa server process.
+
+`apply()` runs when Rasa loads our channels (credentials.yml), before the first message.
+Each fix says what is wrong upstream, what it costs us, and how to tell it is still needed.
+"""
+
+from __future__ import annotations
+
+from rasa_fixes import action_result, event_types
+
+_applied = False
+
+
+def apply() -> None:
+    """Applies every fix once per process."""
+    global _applied
+    if _applied:
+        return
+    action_result.apply()
+    event_types.apply()
+    _applied = True

@@ -1,0 +1,72 @@
+"""The work-arounds for Rasa 3.6 keep Rasa's behaviour and only drop its repeated work."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+
+import rasa_fixes
+from rasa_fixes import action_result, event_types
+
+
+@pytest.fixture(autouse=True)
+def fixed() -> None:
+    rasa_fixes.apply()
+
+
+def _remote() -> RemoteAction:
+    return RemoteAction("action_x", None)
+
+
+def test_the_action_result_check_is_the_fixed_one() -> None:
+    """apply() replaced Rasa's method and the schema is checked once, then reused."""
+    assert RemoteAction._validate_action_result is action_result.validate_action_result
+    assert action_result.response_validator() is action_result.response_validator()
+
+
+def test_valid_action_results_pass() -> None:
+    """A well-formed answer from the action server is accepted."""
+    result = {
+        "events": [{"event": "slot", "name": "x", "value": 1, "timestamp": None}],
+        "responses": [{"text": "你好"}],
+    }
+    assert _remote()._validate_action_result(result) is True
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"events": [{"event": "no_such_event"}]},
+        {"events": "not a list"},
+        {"responses": [1]},
+    ],
+)
+def test_malformed_action_results_are_refused_as_rasa_does(result) -> None:
+    """A malformed answer raises ValidationError with Rasa's explanation appended."""
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        _remote()._validate_action_result(result)
+
+
+def test_event_types_resolve_to_the_same_classes() -> None:
+    """Every event type name gives Rasa's class, before and after it is remembered."""
+    for cls in (SlotSet, UserUttered, ActionExecuted):
+        assert Event.resolve_by_type(cls.type_name) is cls
+        assert Event.resolve_by_type(cls.type_name) is cls
+    assert event_types._known["slot"] is SlotSet
+
+
+def test_unknown_event_types_behave_as_in_rasa() -> None:
+    """An unknown name gives the default, or Rasa's error; 'topic' gives None."""
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert "no_such_event" not in event_types._known
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_events_still_deserialise() -> None:
+    """Event.from_parameters goes through the fixed lookup and builds the right events."""
+    event = Event.from_parameters({"event": "slot", "name": "a", "value": "b"})
+    assert event == SlotSet("a", "b")
