@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.forms import active_choices
+from actions.outage import audit_context, store_safe
 from actions.runtime import Runtime, get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -62,6 +63,7 @@ class ActionAskSubscriptionId(Action):
         """Action name."""
         return "action_ask_subscription_id"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -98,6 +100,7 @@ class ActionAskCancelConfirmed(Action):
         """Action name."""
         return "action_ask_cancel_confirmed"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -138,6 +141,7 @@ class ActionCancelSubscription(Action):
         """Action name."""
         return "action_cancel_subscription"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -220,8 +224,11 @@ class ActionCancelSubscription(Action):
         effective = outcome.effective_until or sub.period_end
         masked = phrases.mask_phone(phone)
         response = "utter_cancelled"
-        if outcome.status == "cancelled":
-            response = self._send_receipt(sub, outcome.reference, effective, phone, runtime)
+        if outcome.status == "cancelled" and not outcome.repeat:
+            # A repeated request (retry, second tab, two servers) was receipted the first time.
+            response = self._send_receipt(
+                sub, outcome.reference, effective, phone, runtime, tracker
+            )
         dispatcher.utter_message(
             response=response,
             service=sub.product_name,
@@ -233,7 +240,7 @@ class ActionCancelSubscription(Action):
 
     @staticmethod
     def _send_receipt(
-        sub: Any, reference: str, effective: Any, phone: str, runtime: Runtime
+        sub: Any, reference: str, effective: Any, phone: str, runtime: Runtime, tracker: Tracker
     ) -> str:
         """Sends the receipt SMS; the response to use depends on whether it went out."""
         local_end = effective.astimezone(phrases.ZoneInfo(runtime.settings.timezone)).date()
@@ -244,9 +251,11 @@ class ActionCancelSubscription(Action):
             runtime.sms.send(phone, text)
         except SmsError as exc:
             logger.warning("receipt SMS to %s failed: %s", phrases.mask_phone(phone), exc)
-            runtime.store.record_sms(phone, "receipt", "failed", error=str(exc))
+            runtime.store.record_sms(
+                phone, "receipt", "failed", error=str(exc), **audit_context(tracker)
+            )
             return "utter_cancelled_receipt_failed"
-        runtime.store.record_sms(phone, "receipt", "sent")
+        runtime.store.record_sms(phone, "receipt", "sent", **audit_context(tracker))
         return "utter_cancelled"
 
     @staticmethod
@@ -282,6 +291,7 @@ class ActionAfterReason(Action):
         """Action name."""
         return "action_after_reason"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -300,6 +310,7 @@ class ActionStopFlow(Action):
         """Action name."""
         return "action_stop_flow"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -24,6 +24,7 @@ GOALS = {
 # Asked for a reason, users often answer with words that sound like a new request
 # ("不想用了"); only these intents mean they moved on instead.
 NOT_A_REASON = {
+    "affirm",  # "确认取消" sent again after the cancellation is not a reason
     "request_human",
     "check_subscription",
     "query_cancellation",

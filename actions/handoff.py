@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.forms import latest_entities, named_services
+from actions.outage import audit_context, store_safe
 from actions.runtime import get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -58,6 +59,7 @@ class ActionHandoff(Action):
         """Action name."""
         return "action_handoff"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -77,9 +79,11 @@ class ActionHandoff(Action):
         if phone:
             try:
                 runtime.sms.send(phone, sms_templates.handoff_opened(ticket.reference))
-                runtime.store.record_sms(phone, "handoff", "sent")
+                runtime.store.record_sms(phone, "handoff", "sent", **audit_context(tracker))
             except SmsError as exc:
-                runtime.store.record_sms(phone, "handoff", "failed", error=str(exc))
+                runtime.store.record_sms(
+                    phone, "handoff", "failed", error=str(exc), **audit_context(tracker)
+                )
         dispatcher.utter_message(response="utter_handoff", reference=ticket.reference)
         return [
             ActiveLoop(None),
@@ -96,6 +100,7 @@ class ActionHandleFallback(Action):
         """Action name."""
         return "action_handle_fallback"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -137,6 +142,7 @@ class ActionHandleInform(Action):
         """Action name."""
         return "action_handle_inform"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

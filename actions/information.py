@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cancellation import current_subscription, subscription_details
+from actions.outage import store_safe
 from actions.runtime import get_runtime
 from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification
@@ -26,6 +27,7 @@ class ActionCancelMethods(Action):
         """Action name."""
         return "action_cancel_methods"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -50,6 +52,7 @@ class ActionExplainConsequences(Action):
         """Action name."""
         return "action_explain_consequences"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

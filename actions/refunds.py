@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.forms import named_services
+from actions.outage import store_safe
 from actions.runtime import Runtime
 from actions.verification import answer_for_holder
 
@@ -46,6 +47,7 @@ def review_charges(
             phone=phone,
             conversation_id=tracker.sender_id,
             reason=why,
+            channel=tracker.get_latest_input_channel() or "rest",
         )
         opened += 1
         dispatcher.utter_message(
@@ -70,6 +72,7 @@ class ActionReviewCharges(Action):
         """Action name."""
         return "action_review_charges"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -99,6 +99,13 @@ class Settings:
     phone_encryption_keys: tuple[str, ...] = field(default=(DEV_PHONE_ENCRYPTION_KEY,), repr=False)
     phone_encryption_key_file: Optional[Path] = None
     blind_index_key: str = field(default=DEV_BLIND_INDEX_KEY, repr=False)
+    # Retention (python -m actions.store.retention, docs/retention.md): how long each kind of
+    # conversation data is kept. The tracker store's URL may hold a password: out of repr.
+    code_retention_hours: int = 24
+    sms_log_retention_days: int = 90
+    handoff_summary_retention_days: int = 30
+    conversation_retention_days: int = 30
+    tracker_store_url: Optional[str] = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -126,6 +133,11 @@ class Settings:
             phone_encryption_keys=phone_keys,
             phone_encryption_key_file=phone_key_file,
             blind_index_key=env.get("BLIND_INDEX_KEY") or DEV_BLIND_INDEX_KEY,
+            code_retention_hours=_int(env, "CODE_RETENTION_HOURS", 24),
+            sms_log_retention_days=_int(env, "SMS_LOG_RETENTION_DAYS", 90),
+            handoff_summary_retention_days=_int(env, "HANDOFF_SUMMARY_RETENTION_DAYS", 30),
+            conversation_retention_days=_int(env, "CONVERSATION_RETENTION_DAYS", 30),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or None,
         )
 
     def dev_only_keys(self) -> list[str]:

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.forms import latest_entities
+from actions.outage import store_safe
 from actions.refunds import review_charges
 from actions.runtime import Runtime, get_runtime
 from actions.store.errors import StoreUnavailable
@@ -90,6 +91,7 @@ class ActionCheckSubscriptions(Action):
         """Action name."""
         return "action_check_subscriptions"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -110,6 +112,7 @@ class ActionQueryCancellation(Action):
         """Action name."""
         return "action_query_cancellation"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -139,6 +142,7 @@ class ActionAfterIdentity(Action):
         """Action name."""
         return "action_after_identity"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.outage import audit_context, store_safe
 from actions.runtime import Runtime, get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -158,10 +159,13 @@ def send_code(
     minutes = max(1, runtime.settings.code_ttl_seconds // 60)
     try:
         runtime.sms.send(phone, sms_templates.verification_code(issue.code, minutes))
-        runtime.store.record_sms(phone, "verification", "sent")
+        runtime.store.record_sms(phone, "verification", "sent", **audit_context(tracker))
     except SmsError as exc:
         logger.warning("verification SMS to %s failed: %s", masked, exc)
-        runtime.store.record_sms(phone, "verification", "failed", error=str(exc))
+        runtime.store.record_sms(
+            phone, "verification", "failed", error=str(exc), **audit_context(tracker)
+        )
+        runtime.store.withdraw_code(phone, tracker.sender_id, audit_context(tracker)["channel"])
         dispatcher.utter_message(response="utter_system_busy")
         return "failed"
     response = sent_response or ("utter_code_resent" if resend else "utter_code_sent")
@@ -171,6 +175,16 @@ def send_code(
 
 class VerificationSlots:
     """Validation of phone_number and verification_code, shared by the forms that need identity."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """The form's step; with the store down, the truth is told and the form ends."""
+        try:
+            return await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+            return [SlotSet("selection_note", "unavailable"), SlotSet("requested_slot", None)]
 
     def identity_slots(self, tracker: Tracker, runtime: Runtime) -> List[str]:
         """The identity slots still needed ([] when already verified)."""
@@ -299,6 +313,7 @@ class ActionResendCode(Action):
         """Action name."""
         return "action_resend_code"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -322,6 +337,7 @@ class ActionAskPhoneNumber(Action):
         """Action name."""
         return "action_ask_phone_number"
 
+    @store_safe
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -20,8 +20,4 @@ def redact_event(event: Dict[str, Any]) -> Dict[str, Any]:
         if value is not None and value not in SAFE_SECRET_VALUES:
             redacted["value"] = REDACTED
         return redacted
-    for key, value in event.items():
-        if key in ("event", "timestamp", "name", "policy", "confidence"):
-            continue
-        redacted[key] = redact_value(value)
-    return redacted
+    return redact_value(redacted)

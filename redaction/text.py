@@ -62,12 +62,23 @@ def redact_text(text: str) -> str:
     return _CODE_IN_TEXT.sub("******", text)
 
 
+# Fields that hold identifiers or names, never user input: redacting a digit run inside a
+# message id would break the events that refer to it.
+KEEP_KEYS = frozenset(
+    {"event", "timestamp", "name", "policy", "confidence", "message_id", "input_channel",
+     "intent", "intent_ranking", "action_text", "model_id", "assistant_id"}
+)  # fmt: skip
+
+
 def redact_value(value: Any) -> Any:
-    """A JSON-like value with `redact_text` applied to every string in it (keys untouched)."""
+    """A JSON-like value with `redact_text` applied to every string in it (keys untouched,
+    identifier fields in KEEP_KEYS left as they are)."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {key: redact_value(item) for key, item in value.items()}
+        return {
+            key: item if key in KEEP_KEYS else redact_value(item) for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [redact_value(item) for item in value]
     return value

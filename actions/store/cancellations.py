@@ -16,7 +16,7 @@ from actions.store.models import PARTNER_CHANNELS, Account, Cancellation, Subscr
 from actions.store.privacy import normalize_phone, phone_index
 from actions.store.queries import load_subscription
 from actions.store.references import CANCELLATION_PREFIX, new_reference
-from actions.store.views import CancelOutcome
+from actions.store.views import CancelOutcome, SubscriptionView
 
 # A collision among 32**5 random parts per day is rare; a few retries make it vanish.
 REFERENCE_ATTEMPTS = 5
@@ -35,17 +35,25 @@ def cancel(
     phone = normalize_phone(phone)
     with ctx.transaction() as session:
         owned = _owned_subscription(session, phone_index(ctx.phones, phone), subscription_id)
-        if owned is None:
-            return CancelOutcome("not_found", None, None, None, None)
-        existing = _existing_outcome(session, subscription_id, idempotency_key)
-        if existing is not None:
-            return existing
+        view = load_subscription(session, subscription_id) if owned else None
+        answer = _answer_without_cancelling(session, owned, view, idempotency_key)
+        # Every request is on record, with the answer when no cancellation attempt follows.
+        audit(
+            session,
+            at=ctx.now(),
+            action="cancellation_requested",
+            conversation_id=conversation_id,
+            channel=channel,
+            phone=phone,
+            detail={
+                "subscription_id": subscription_id,
+                "answer": answer.status if answer is not None else "proceeding",
+            },
+        )
+        if answer is not None:
+            return answer
         billing_channel = owned.billing_channel
         agreement_id = owned.partner_agreement_id
-        view = load_subscription(session, subscription_id)
-    if billing_channel == "app_store":
-        # Apple subscriptions can only be cancelled on the user's device.
-        return CancelOutcome("app_store", view, None, None, None)
 
     confirmation: Optional[str] = None
     if billing_channel in PARTNER_CHANNELS:
@@ -83,6 +91,24 @@ def cancel(
     )
 
 
+def _answer_without_cancelling(
+    session: Session,
+    owned: Optional[Subscription],
+    view: Optional[SubscriptionView],
+    idempotency_key: str,
+) -> Optional[CancelOutcome]:
+    """The answer when there is nothing to cancel here, or None to go ahead."""
+    if owned is None:
+        return CancelOutcome("not_found", None, None, None, None)
+    existing = _existing_outcome(session, owned.id, idempotency_key)
+    if existing is not None:
+        return existing
+    if owned.billing_channel == "app_store":
+        # Apple subscriptions can only be cancelled on the user's device.
+        return CancelOutcome("app_store", view, None, None, None)
+    return None
+
+
 def _owned_subscription(
     session: Session, index: str, subscription_id: int
 ) -> Optional[Subscription]:
@@ -118,6 +144,7 @@ def _existing_outcome(
             cancellation.reference,
             cancellation.requested_at,
             cancellation.effective_until,
+            repeat=by_key is not None,
         )
     if view is not None and view.status == "cancelled":
         # Cancelled outside this assistant, without a reference.

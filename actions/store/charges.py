@@ -60,7 +60,13 @@ def review_charges(ctx: StoreContext, phone: str, days: int = 90) -> list[Charge
 
 
 def open_refund_case(
-    ctx: StoreContext, charge_id: int, *, phone: str, conversation_id: str, reason: str
+    ctx: StoreContext,
+    charge_id: int,
+    *,
+    phone: str,
+    conversation_id: str,
+    reason: str,
+    channel: Optional[str] = None,
 ) -> RefundCaseView:
     """Opens a refund case for a charge on `phone`'s account; one case per charge."""
     phone = normalize_phone(phone)
@@ -73,7 +79,15 @@ def open_refund_case(
         try:
             with ctx.transaction() as session:
                 return _open(
-                    session, charge_id, phone, index, conversation_id, reason, now, reference
+                    session,
+                    charge_id,
+                    phone,
+                    index,
+                    conversation_id,
+                    reason,
+                    now,
+                    reference,
+                    channel,
                 )
         except IntegrityError:
             # A concurrent request opened the case first, or the reference was taken.
@@ -98,6 +112,7 @@ def _open(
     reason: str,
     now: datetime,
     reference: str,
+    channel: Optional[str] = None,
 ) -> RefundCaseView:
     row = session.execute(
         select(Charge, Product)
@@ -128,6 +143,7 @@ def _open(
         at=now,
         action="refund_case_opened",
         conversation_id=conversation_id,
+        channel=channel,
         phone=phone,
         detail={"charge_id": charge.id, "reference": reference, "amount": str(charge.amount)},
     )

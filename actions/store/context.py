@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from actions.settings import Settings
 from actions.store.cipher import PhoneCipher
 from actions.store.db import SessionFactory, unit_of_work
 from actions.store.models import AuditEvent
-from actions.store.privacy import check_phone_keys, mask_phone
+from actions.store.privacy import check_phone_keys, mask_phone, mask_phones_in_text
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,31 @@ def audit(
     phone: Optional[str] = None,
     detail: Optional[Mapping[str, Any]] = None,
 ) -> None:
-    """Adds an audit event to the session's transaction; the phone is stored masked."""
+    """Adds an audit event to the session's transaction; the phone is stored masked.
+
+    A channel may use the caller's number as the conversation id (SMS, IVR): any mobile
+    number in the id or in a text value of `detail` is masked too.
+    """
     session.add(
         AuditEvent(
             at=at,
-            conversation_id=conversation_id,
+            conversation_id=mask_phones_in_text(conversation_id) if conversation_id else None,
             channel=channel,
             action=action,
             phone_masked=mask_phone(phone),
-            detail=dict(detail or {}),
+            detail={key: _masked(value) for key, value in (detail or {}).items()},
         )
     )
+
+
+def _masked(value: Any) -> Any:
+    return mask_phones_in_text(value) if isinstance(value, str) else value
+
+
+def operator_name() -> str:
+    """Who runs a command-line tool, for its audit row: AUDIT_OPERATOR, else the OS user."""
+    # getpass reads LOGNAME/USER first; in a container there may be no such user at all.
+    try:
+        return os.environ.get("AUDIT_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -44,3 +44,7 @@ class PhoneKeyError(StoreError):
     def __init__(self, setting: str, problem: str) -> None:
         self.setting = setting
         super().__init__(f"{setting}: {problem}")
+
+
+class TrackerStoreError(StoreError):
+    """Rasa's tracker store (TRACKER_STORE_URL) is unreachable or is not a SQL tracker store."""

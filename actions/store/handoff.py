@@ -82,20 +82,39 @@ def open_handoff(
 
 
 def record_sms(
-    ctx: StoreContext, phone: str, kind: str, status: str, error: Optional[str] = None
+    ctx: StoreContext,
+    phone: str,
+    kind: str,
+    status: str,
+    error: Optional[str] = None,
+    *,
+    conversation_id: Optional[str] = None,
+    channel: Optional[str] = None,
 ) -> None:
-    """Records that an SMS of `kind` was sent or failed (never its text)."""
+    """Records that an SMS of `kind` was sent or failed (never its text), and audits it."""
     if kind not in SMS_KINDS:
         raise InvalidArgument(f"kind must be one of {SMS_KINDS}")
     if status not in SMS_STATUSES:
         raise InvalidArgument(f"status must be one of {SMS_STATUSES}")
+    phone = normalize_phone(phone)
+    now = ctx.now()
     with ctx.transaction() as session:
         session.add(
             SmsMessage(
-                phone_masked=mask_phone(normalize_phone(phone)),
+                phone_masked=mask_phone(phone),
                 kind=kind,
                 status=status,
                 error=mask_phones_in_text(error)[:MAX_ERROR_LENGTH] if error else None,
-                created_at=ctx.now(),
+                created_at=now,
             )
+        )
+        # The gateway's error text stays in sms_messages; the audit row says only what happened.
+        audit(
+            session,
+            at=now,
+            action=f"sms_{status}",
+            conversation_id=conversation_id,
+            channel=channel,
+            phone=phone,
+            detail={"kind": kind},
         )

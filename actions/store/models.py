@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -13,9 +14,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    event,
 )
 from sqlalchemy.orm import declarative_base
 
+from actions.store import append_only
 from actions.store.types import Money, UTCDateTime
 
 # Explicit constraint names, so migrations and the models name them the same on every database.
@@ -255,3 +258,11 @@ class AuditEvent(Base):
     action = Column(String(64), nullable=False)
     phone_masked = Column(String(32), nullable=True)
     detail = Column(JSON, nullable=False)
+
+
+# Schemas built from the models (metadata.create_all) get the same triggers as migration 0003.
+for _dialect in ("sqlite", "postgresql"):
+    for _statement in append_only.create_statements(_dialect):
+        event.listen(
+            AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )

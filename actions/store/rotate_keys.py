@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from sqlalchemy import bindparam, select
@@ -20,6 +21,7 @@ from sqlalchemy.exc import ArgumentError
 
 from actions.settings import Settings
 from actions.store.cipher import PhoneCipher, load_phone_cipher
+from actions.store.context import audit, operator_name
 from actions.store.db import (
     SessionFactory,
     make_engine,
@@ -47,10 +49,25 @@ class TableRotation:
 def rotate_phone_keys(
     session_factory: SessionFactory, cipher: PhoneCipher, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> list[TableRotation]:
-    """Re-encrypts with the first key every phone made with another; one transaction a batch."""
+    """Re-encrypts with the first key every phone made with another; one transaction a batch.
+
+    The run ends with one audit row: who ran it and how many rows each table had and changed.
+    """
     if batch_size <= 0:
         raise InvalidArgument("batch_size must be positive")
-    return [_rotate_table(session_factory, cipher, model, batch_size) for model in PHONE_TABLES]
+    tables = [_rotate_table(session_factory, cipher, model, batch_size) for model in PHONE_TABLES]
+    with unit_of_work(session_factory) as session:
+        audit(
+            session,
+            at=datetime.now(timezone.utc),
+            action="phone_keys_rotated",
+            channel="cli",
+            detail={
+                "operator": operator_name(),
+                **{t.table: {"rows": t.rows, "rotated": t.rotated} for t in tables},
+            },
+        )
+    return tables
 
 
 def _rotate_table(

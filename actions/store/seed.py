@@ -28,7 +28,15 @@ from actions.store.db import (
     upgrade_schema,
 )
 from actions.store.errors import PhoneKeyError, StoreUnavailable
-from actions.store.models import Account, Cancellation, Charge, Product, Subscription, metadata
+from actions.store.models import (
+    Account,
+    AuditEvent,
+    Cancellation,
+    Charge,
+    Product,
+    Subscription,
+    metadata,
+)
 from actions.store.privacy import stored_phone
 from actions.store.references import CANCELLATION_PREFIX, new_reference
 from actions.store.services import SubscriptionService
@@ -168,7 +176,7 @@ def seed_demo(
     timezone_name: Optional[str] = None,
     phone_cipher: Optional[PhoneCipher] = None,
 ) -> SeedSummary:
-    """Wipes every table and loads the catalog and the contract's demo accounts.
+    """Wipes every table but the audit log and loads the catalog and the demo accounts.
 
     References are dated in `timezone_name`, else the service's settings.timezone, else the
     default of Settings. Phones are encrypted with `phone_cipher`, else the service's, else
@@ -186,9 +194,11 @@ def seed_demo(
         cipher = phone_cipher or load_phone_cipher(Settings.from_env())
     day = timedelta(days=1)
     with unit_of_work(factory) as session:
-        # Children before parents, so foreign keys never dangle.
+        # Children before parents, so foreign keys never dangle. The audit log is
+        # append-only (the database refuses DELETE): it outlives every reseed.
         for table in reversed(metadata.sorted_tables):
-            session.execute(delete(table))
+            if table is not AuditEvent.__table__:
+                session.execute(delete(table))
         loader = _Loader(session, catalog, zone, cipher)
         loader.load_products()
         loader.load_accounts()

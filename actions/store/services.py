@@ -11,7 +11,7 @@ from actions.partners.base import PartnerGateway
 from actions.settings import Settings
 from actions.store import cancellations, charges, handoff, queries, verification
 from actions.store.cipher import PhoneCipher, load_phone_cipher
-from actions.store.context import StoreContext
+from actions.store.context import StoreContext, audit
 from actions.store.db import SessionFactory
 from actions.store.models import Cancellation
 from actions.store.privacy import mask_phones_in_text, normalize_phone
@@ -86,13 +86,27 @@ class SubscriptionService:
 
     # Verification
 
-    def issue_code(self, phone: str, conversation_id: str) -> CodeIssue:
+    def issue_code(
+        self, phone: str, conversation_id: str, channel: Optional[str] = None
+    ) -> CodeIssue:
         """A new 6-digit code for `phone` unless locked or asked too often; the caller sends it."""
-        return verification.issue_code(self._ctx, phone, conversation_id)
+        return verification.issue_code(self._ctx, phone, conversation_id, channel)
 
-    def check_code(self, phone: str, code: str, conversation_id: str) -> CodeCheck:
+    def check_code(
+        self, phone: str, code: str, conversation_id: str, channel: Optional[str] = None
+    ) -> CodeCheck:
         """Checks a code sent to `phone` in this conversation (single use)."""
-        return verification.check_code(self._ctx, phone, code, conversation_id)
+        return verification.check_code(self._ctx, phone, code, conversation_id, channel)
+
+    def withdraw_code(
+        self, phone: str, conversation_id: str, channel: Optional[str] = None
+    ) -> bool:
+        """Forgets the code just issued here when its SMS could not be sent."""
+        return verification.withdraw_code(self._ctx, phone, conversation_id, channel)
+
+    def conversation_phone(self, conversation_id: str, verified: bool = False) -> Optional[str]:
+        """The phone last sent a code (verified=True: last proved) in this conversation."""
+        return verification.conversation_phone(self._ctx, conversation_id, verified)
 
     # Cancellations
 
@@ -129,6 +143,15 @@ class SubscriptionService:
             # A number typed into the reason is masked: no full phone is stored in the clear.
             reason = mask_phones_in_text((reason or "").strip())
             cancellation.reason = reason[:MAX_REASON_LENGTH] or None
+            # The text itself stays out of the audit log: it is the user's own words.
+            audit(
+                session,
+                at=self.now(),
+                action="cancellation_reason_recorded",
+                conversation_id=cancellation.conversation_id,
+                channel=cancellation.channel,
+                detail={"reference": cancellation.reference, "given": bool(cancellation.reason)},
+            )
             return True
 
     def cancellation(self, reference: str) -> Optional[CancellationView]:
@@ -151,11 +174,22 @@ class SubscriptionService:
         return charges.review_charges(self._ctx, phone, days)
 
     def open_refund_case(
-        self, charge_id: int, *, phone: str, conversation_id: str, reason: str
+        self,
+        charge_id: int,
+        *,
+        phone: str,
+        conversation_id: str,
+        reason: str,
+        channel: Optional[str] = None,
     ) -> RefundCaseView:
         """Opens (or returns the existing) refund case for a charge of `phone`."""
         return charges.open_refund_case(
-            self._ctx, charge_id, phone=phone, conversation_id=conversation_id, reason=reason
+            self._ctx,
+            charge_id,
+            phone=phone,
+            conversation_id=conversation_id,
+            reason=reason,
+            channel=channel,
         )
 
     # Handoff and SMS records
@@ -176,6 +210,17 @@ class SubscriptionService:
         """The handoff ticket with this reference, or None."""
         return handoff.load_ticket(self._ctx, reference)
 
-    def record_sms(self, phone: str, kind: str, status: str, error: Optional[str] = None) -> None:
-        """Records that an SMS was sent or failed, with the phone masked."""
-        handoff.record_sms(self._ctx, phone, kind, status, error)
+    def record_sms(
+        self,
+        phone: str,
+        kind: str,
+        status: str,
+        error: Optional[str] = None,
+        *,
+        conversation_id: Optional[str] = None,
+        channel: Optional[str] = None,
+    ) -> None:
+        """Records that an SMS was sent or failed, with the phone masked, and audits it."""
+        handoff.record_sms(
+            self._ctx, phone, kind, status, error, conversation_id=conversation_id, channel=channel
+        )

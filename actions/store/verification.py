@@ -19,12 +19,20 @@ from sqlalchemy.orm import Session
 from actions.settings import Settings
 from actions.store.context import StoreContext, audit
 from actions.store.models import VerificationChallenge, VerificationLock
-from actions.store.privacy import StoredPhone, normalize_phone, stored_phone
+from actions.store.privacy import StoredPhone, normalize_phone, phone_from_store, stored_phone
 from actions.store.views import CodeCheck, CodeIssue
 
 CODE_DIGITS = 6
 _CODE = re.compile(r"\d{6}")
 _HOUR = timedelta(hours=1)
+# The audit action of each answer of check_code.
+_CHECK_ACTIONS = {
+    "ok": "code_verified",
+    "wrong": "code_wrong",
+    "locked": "code_locked",
+    "expired": "code_expired",
+    "no_code": "code_missing",
+}
 
 
 def code_hash(settings: Settings, phone: str, code: str) -> str:
@@ -70,7 +78,9 @@ def _lock(session: Session, stored: StoredPhone, until: datetime) -> None:
         lock.locked_until = until
 
 
-def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue:
+def issue_code(
+    ctx: StoreContext, phone: str, conversation_id: str, channel: Optional[str] = None
+) -> CodeIssue:
     """A new code for `phone` bound to `conversation_id`, unless locked or asked too often."""
     phone = normalize_phone(phone)
     stored = stored_phone(ctx.phones, phone)
@@ -87,6 +97,7 @@ def issue_code(ctx: StoreContext, phone: str, conversation_id: str) -> CodeIssue
             at=now,
             action="code_issued" if issue.status == "issued" else "code_refused",
             conversation_id=conversation_id,
+            channel=channel,
             phone=phone,
             detail={"status": issue.status},
         )
@@ -144,21 +155,24 @@ def _issue_unlocked(
     return CodeIssue("issued", code, expires_at, now + interval)
 
 
-def check_code(ctx: StoreContext, phone: str, code: str, conversation_id: str) -> CodeCheck:
+def check_code(
+    ctx: StoreContext, phone: str, code: str, conversation_id: str, channel: Optional[str] = None
+) -> CodeCheck:
     """Checks a code against the newest one sent to `phone` in this conversation."""
     phone = normalize_phone(phone)
     stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
     with ctx.transaction() as session:
-        result = _check(session, settings, phone, stored, code, conversation_id, now)
+        result = _check(session, settings, phone, stored, code, conversation_id, now, channel)
         audit(
             session,
             at=now,
-            action="code_checked",
+            action=_CHECK_ACTIONS[result.status],
             conversation_id=conversation_id,
+            channel=channel,
             phone=phone,
-            detail={"status": result.status},
+            detail={"status": result.status, "remaining_attempts": result.remaining_attempts},
         )
     return result
 
@@ -171,6 +185,7 @@ def _check(
     code: str,
     conversation_id: str,
     now: datetime,
+    channel: Optional[str] = None,
 ) -> CodeCheck:
     maximum = settings.max_code_attempts
     locked_until = _active_lock(session, stored, now)
@@ -199,6 +214,64 @@ def _check(
         return CodeCheck("wrong", remaining, None)
     until = now + timedelta(seconds=settings.lockout_seconds)
     _lock(session, stored, until)
+    audit(
+        session,
+        at=now,
+        action="verification_locked",
+        conversation_id=conversation_id,
+        channel=channel,
+        phone=phone,
+        detail={"locked_until": until.isoformat(), "attempts": challenge.attempts},
+    )
     # The code is burnt: after the lockout a new one must be requested.
     challenge.expires_at = now
     return CodeCheck("locked", 0, until)
+
+
+def conversation_phone(ctx: StoreContext, conversation_id: str, verified: bool) -> Optional[str]:
+    """The phone a code was last sent to in this conversation (or last proved with one).
+
+    Conversations keep only the masked number; this is how actions get the real one back.
+    """
+    statement = select(VerificationChallenge.phone_ciphertext).where(
+        VerificationChallenge.conversation_id == conversation_id
+    )
+    if verified:
+        statement = statement.where(VerificationChallenge.consumed_at.is_not(None)).order_by(
+            VerificationChallenge.consumed_at.desc(), VerificationChallenge.id.desc()
+        )
+    else:
+        statement = statement.order_by(
+            VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc()
+        )
+    with ctx.transaction() as session:
+        token = session.execute(statement.limit(1)).scalar_one_or_none()
+    return None if token is None else phone_from_store(ctx.phones, token)
+
+
+def withdraw_code(
+    ctx: StoreContext, phone: str, conversation_id: str, channel: Optional[str] = None
+) -> bool:
+    """Forgets the code just issued to `phone` here because its SMS never went out.
+
+    Otherwise the resend interval and hourly limit would count a message the user never got
+    ("刚刚已经发过验证码了" would be untrue). Wrong tries carried into it stay on the older code.
+    """
+    phone = normalize_phone(phone)
+    stored = stored_phone(ctx.phones, phone)
+    now = ctx.now()
+    with ctx.transaction() as session:
+        latest = _latest_challenge(session, stored, for_update=True)
+        if latest is None or latest.conversation_id != conversation_id or latest.consumed_at:
+            return False
+        session.delete(latest)
+        audit(
+            session,
+            at=now,
+            action="code_withdrawn",
+            conversation_id=conversation_id,
+            channel=channel,
+            phone=phone,
+            detail={"reason": "sms_failed"},
+        )
+    return True

@@ -68,6 +68,8 @@ class CancelOutcome:
     reference: Optional[str]
     cancelled_at: Optional[datetime]
     effective_until: Optional[datetime]
+    # True when this exact request (same idempotency key) had already been carried out.
+    repeat: bool = False
 
 
 @dataclass(frozen=True)

@@ -205,14 +205,20 @@ def test_confirmed_cancellation(runtime, subscription_of, outbox_path) -> None:
     ]
 
 
-def test_same_cancellation_twice_gives_the_same_reference(runtime, subscription_of) -> None:
-    """Running the action again in the same conversation cancels once, same reference."""
+def test_same_cancellation_twice_gives_the_same_reference(
+    runtime, subscription_of, outbox_path
+) -> None:
+    """Running the action again in the same conversation cancels once, same reference, and
+    sends one receipt."""
     tencent = subscription_of(ZHANG, "腾讯视频VIP")
     _, first = _run(ActionCancelSubscription(), _cancel_turn(runtime, tencent))
     _, second = _run(ActionCancelSubscription(), _cancel_turn(runtime, tencent))
     assert _responses(second) == ["utter_cancelled"]
-    assert second.messages[0]["reference"] == first.messages[0]["reference"]
+    reference = first.messages[0]["reference"]
+    assert second.messages[0]["reference"] == reference
     assert _cancellation_count(runtime) == 2  # the seeded 咪咕 one and this one
+    receipts = [m for m in read_outbox(outbox_path) if reference in m["text"]]
+    assert len(receipts) == 1
 
 
 def test_not_confirmed_changes_nothing(runtime, subscription_of, outbox_path) -> None:

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import SKIPPED, ValidateCancelForm, ValidateIdentityForm, ValidateReasonForm
 from actions.sms.outbox import latest_code
+from actions.store.errors import StoreUnavailable
 from actions.verification import CODE_PLACEHOLDER
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
@@ -494,6 +495,7 @@ def test_identity_form_verifies_and_completes(runtime, outbox_path) -> None:
         ),
         ("inform", "   ", [], "cancel_reason", {}),
         ("affirm", "确认取消", [], None, {}),
+        ("affirm", "确认取消", [], "cancel_reason", {}),  # sent twice, not a reason
     ],
 )
 def test_extract_cancel_reason(runtime, intent, text, entities, requested, expected) -> None:
@@ -542,3 +544,18 @@ def test_skipped_reason_is_not_stored(runtime, subscription_of) -> None:
     )
     assert result == {"cancel_reason": SKIPPED}
     assert runtime.store.cancellation(outcome.reference).reason is None
+
+
+def test_a_store_outage_inside_the_form_is_told_and_ends_the_form(runtime, monkeypatch) -> None:
+    """Who the user is cannot be read: 系统繁忙, nothing asked, the form ends cleanly."""
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailable("database is down")
+
+    slots = _verified(runtime)
+    monkeypatch.setattr(runtime.store, "conversation_phone", down)
+    tracker = make_tracker(slots=slots, intent="affirm", text="确认", active_loop="cancel_form")
+    events, dispatcher = _run_cancel_form(tracker)
+    assert _responses(dispatcher) == ["utter_system_busy"]
+    assert SlotSet("selection_note", "unavailable") in events
+    assert SlotSet("requested_slot", None) in events

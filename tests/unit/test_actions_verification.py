@@ -12,6 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
+from actions.sms import SmsError
 from actions.sms.outbox import read_outbox
 from actions.verification import (
     CODE_PLACEHOLDER,
@@ -484,3 +485,24 @@ def test_a_recent_code_of_another_conversation_makes_the_number_asked_again(
     result, dispatcher = _validate_phone(ZHANG)
     assert result == {"phone_number": None}
     assert _responses(dispatcher) == ["utter_code_recently_sent"]
+
+
+class _BrokenSms:
+    """An SMS gateway that is down."""
+
+    def send(self, to: str, text: str) -> None:
+        raise SmsError("gateway down")
+
+
+def test_a_code_whose_sms_failed_is_withdrawn(runtime, outbox_path) -> None:
+    """The user is told the truth and can ask again at once: no "already sent" for a lost SMS."""
+    working = runtime.sms
+    runtime.sms = _BrokenSms()
+    result, dispatcher = _validate_phone(ZHANG)
+    assert result == {"phone_number": None}
+    assert _responses(dispatcher) == ["utter_system_busy"]
+    assert runtime.store.conversation_phone("test-user") is None
+    runtime.sms = working
+    result, dispatcher = _validate_phone(ZHANG)
+    assert _responses(dispatcher) == ["utter_code_sent"]
+    assert len(_codes_to(outbox_path, ZHANG)) == 1

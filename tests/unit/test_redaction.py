@@ -196,3 +196,16 @@ def test_the_handler_filter_for_logging_config_files() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "tel %s", (PHONE,), None)
     assert logs.RedactingFilter().filter(record) is True
     assert record.getMessage() == "tel 138****8000"
+
+
+def test_identifiers_are_never_rewritten() -> None:
+    """A message id with six digits in a row stays as it is; the text next to it is redacted."""
+    event = UserUttered(
+        f"号码{PHONE}", {"name": "inform", "confidence": 1.0}, message_id="ab123456cd7890123"
+    ).as_dict()
+    redacted = redact_event(event)
+    assert redacted["message_id"] == "ab123456cd7890123"
+    assert redacted["text"] == "号码138****8000"
+    assert redact_value({"parse_data": {"message_id": "123456"}}) == {
+        "parse_data": {"message_id": "123456"}
+    }

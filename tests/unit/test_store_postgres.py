@@ -109,7 +109,7 @@ def test_alembic_builds_the_models_schema(pg_engine: Engine) -> None:
     upgrade_schema(pg_engine)  # a second upgrade is a no-op
     with pg_engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
         assert compare_metadata(context, metadata) == []
 
 
@@ -153,6 +153,7 @@ def test_cancel_is_idempotent(pg_service: SubscriptionService) -> None:
     assert first.status == "cancelled" and is_valid_reference(first.reference)
     assert (second.status, second.reference) == ("cancelled", first.reference)
     assert (other.status, other.reference) == ("already_cancelled", first.reference)
+    assert (first.repeat, second.repeat, other.repeat) == (False, True, False)
     assert _count_cancellations(pg_service, sub_id) == 1
 
 
@@ -187,6 +188,8 @@ def test_concurrent_cancels_make_exactly_one_row(
     assert _count_cancellations(pg_service, sub_id) == 1
     if not same_key:
         assert sum(o.status == "cancelled" for o in outcomes) == 1
+    # Exactly one of the racing requests did it (and would send the receipt).
+    assert sum(o.status == "cancelled" and not o.repeat for o in outcomes) == 1
 
 
 def test_concurrent_partner_cancels_make_one_row(pg_service: SubscriptionService, partners):

@@ -35,7 +35,7 @@ pytest_plugins = ["tests.unit.store_fixtures"]
 
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ZHANG = "13800138000"  # the contract's demo holder 张三
-HEAD = "0002"
+HEAD = "0003"
 
 TABLES = {
     "accounts",
