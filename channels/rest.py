@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -24,6 +24,12 @@ def error(code: str, status: int, **extra: Any) -> HTTPResponse:
     body = {"error": code, "message": templates.ERROR_MESSAGES.get(code, code), **extra}
     headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
     return response.json(body, status=status, headers=headers)
+
+
+def no_reply(sender: str) -> List[Dict[str, Any]]:
+    """The reply of a turn in which the bot said nothing: silence would look like a hang."""
+    logger.warning("rest: the bot produced no reply for a turn")
+    return [{"recipient_id": sender, "text": templates.NO_REPLY}]
 
 
 class GuardedRestInput(RestInput):
@@ -91,6 +97,6 @@ class GuardedRestInput(RestInput):
             except Exception:  # the HTTP boundary: log it, answer 503, never a bare 500
                 logger.exception("rest: handling the message failed")
                 return error("unavailable", 503, reply=templates.UNAVAILABLE)
-            return response.json(collector.messages)
+            return response.json(collector.messages or no_reply(chat.sender))
 
         return hook

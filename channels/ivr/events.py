@@ -1,0 +1,133 @@
+"""The telephony platform's events: parsing, validation and the caller number (ANI)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RequestRejected, clean_text
+
+EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
+MAX_ANI_CHARS = 64
+MAX_DIGITS = 32
+_CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
+_DIGITS = re.compile(r"^[0-9*#]*$")
+# A mainland mobile number, optionally behind +86 / 0086 / 86 and the separators switches use.
+_ANI_SEPARATORS = re.compile(r"[\s\-().]")
+_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+
+
+@dataclass(frozen=True)
+class IvrEvent:
+    """One checked platform event: a call start, a caller turn or a hang-up."""
+
+    call_id: str
+    type: str
+    text: str = ""
+    confidence: Optional[float] = None
+    digits: str = ""
+    ani: Optional[str] = None
+
+    @property
+    def sender_id(self) -> str:
+        """The Rasa conversation id of this call."""
+        return f"ivr-{self.call_id}"
+
+
+def caller_mobile(ani: Optional[str]) -> Optional[str]:
+    """The caller's 11-digit mainland mobile number, or None for landlines and hidden numbers."""
+    if not ani:
+        return None
+    match = _MOBILE.match(_ANI_SEPARATORS.sub("", ani))
+    return match.group(1) if match else None
+
+
+def _decode(body: bytes) -> Dict[str, Any]:
+    """Size, encoding and JSON object checks shared with the REST channel's rules."""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestRejected(413, "body_too_large")
+    try:
+        raw = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestRejected(400, "invalid_utf8") from exc
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise RequestRejected(400, "invalid_json") from exc
+    if not isinstance(data, dict):
+        raise RequestRejected(400, "not_an_object")
+    return data
+
+
+def _call_id(data: Dict[str, Any]) -> str:
+    value = data.get("call_id")
+    if value is None:
+        raise RequestRejected(400, "missing_call_id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RequestRejected(400, "invalid_call_id")
+    value = str(value).strip()
+    if not _CALL_ID.match(value):
+        raise RequestRejected(400, "invalid_call_id")
+    return value
+
+
+def _ani(data: Dict[str, Any]) -> Optional[str]:
+    value = data.get("ani")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ANI_CHARS:
+        raise RequestRejected(400, "invalid_ani")
+    return clean_text(value) or None
+
+
+def _confidence(data: Dict[str, Any]) -> Optional[float]:
+    value = data.get("confidence")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RequestRejected(400, "invalid_confidence")
+    value = float(value)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise RequestRejected(400, "invalid_confidence")
+    return value
+
+
+def _text(data: Dict[str, Any]) -> str:
+    if "text" not in data or data["text"] is None:
+        raise RequestRejected(400, "missing_text")
+    if not isinstance(data["text"], str):
+        raise RequestRejected(400, "invalid_text")
+    # ASR never produces a turn this long; cut rather than refuse so the call goes on.
+    return clean_text(data["text"])[:MAX_MESSAGE_CHARS]
+
+
+def _digits(data: Dict[str, Any]) -> str:
+    value = data.get("digits")
+    if value is None:
+        raise RequestRejected(400, "missing_digits")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RequestRejected(400, "invalid_digits")
+    value = str(value).strip()
+    if len(value) > MAX_DIGITS or not _DIGITS.match(value):
+        raise RequestRejected(400, "invalid_digits")
+    return value
+
+
+def parse_ivr_event(body: bytes) -> IvrEvent:
+    """Validates one platform event; raises RequestRejected (4xx) for anything malformed."""
+    data = _decode(body)
+    call_id = _call_id(data)
+    kind = data.get("type")
+    if kind is None:
+        raise RequestRejected(400, "missing_type")
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
+        raise RequestRejected(400, "invalid_type")
+    ani = _ani(data)
+    if kind == "speech":
+        return IvrEvent(call_id, kind, text=_text(data), confidence=_confidence(data), ani=ani)
+    if kind == "dtmf":
+        return IvrEvent(call_id, kind, digits=_digits(data), ani=ani)
+    return IvrEvent(call_id, kind, ani=ani)

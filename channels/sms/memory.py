@@ -1,0 +1,113 @@
+"""In-process memory of the SMS channel: per-phone ordering and the answers to gateway retries.
+
+The retry table is a bounded LRU inside one Rasa server process, enough for `rasa run` (one
+Sanic worker). With several workers or replicas, route each phone to one process (sticky by
+`from`) or keep the table in a shared store such as Redis (SET key NX with a TTL, keyed by
+phone and message_id). The menu a reply offered is not kept here: it is read back from the
+conversation in the tracker store (channels/sms/conversation.py), which all processes share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, Generic, Hashable, Optional, Tuple, TypeVar
+
+V = TypeVar("V")
+
+
+class Lru(Generic[V]):
+    """A dict that forgets its least recently used entries beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        """`size` ≥ 1 entries are kept."""
+        self.size = max(1, size)
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+
+    def get(self, key: Hashable) -> Optional[V]:
+        """The value, marking it recently used; None when absent."""
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Stores the value, evicting the oldest entries when full."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: Hashable) -> None:
+        """Forgets `key` if present."""
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        """Number of entries kept."""
+        return len(self._items)
+
+
+class PhoneLocks:
+    """One lock per phone, so one phone's SMS are handled in the order they arrive."""
+
+    def __init__(self) -> None:
+        """Locks live only while someone holds or waits for them."""
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def lock(self, phone: str) -> asyncio.Lock:
+        """The phone's lock."""
+        lock = self._locks.get(phone)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[phone] = lock
+        return lock
+
+
+Result = Tuple[int, Dict[str, Any]]
+
+
+class RetryCache:
+    """Answers a gateway's retry of a message_id with the first answer, processing it once."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        """Remembers the answers to up to `size` messages."""
+        self._done: Lru[Result] = Lru(size)
+        self._running: Dict[Hashable, asyncio.Future[Result]] = {}
+
+    async def once(
+        self,
+        key: Optional[Hashable],
+        produce: Callable[[], Awaitable[Result]],
+        keep: Callable[[Result], bool] = lambda result: result[0] == 200,
+    ) -> Result:
+        """The cached answer for `key`, the answer of a run in progress, or a new one.
+
+        Only answers `keep` accepts are remembered (200 by default): a failed turn may be
+        retried by the gateway. A retry arriving while the first is running waits for it.
+        """
+        if key is None:
+            return await produce()
+        cached = self._done.get(key)
+        if cached is not None:
+            return cached
+        running = self._running.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            result = await produce()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:  # handed to any waiting retry, then raised here as well
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved: no warning when nobody else waits
+            raise
+        finally:
+            self._running.pop(key, None)
+        if keep(result):
+            self._done.put(key, result)
+        future.set_result(result)
+        return result

@@ -1,0 +1,342 @@
+"""The IVR channel's request handling against a scripted stand-in for Rasa (no model needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Callable, Dict, List, Optional
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from channels import templates
+from channels.ivr import DEV_TOKEN, IvrInput, new_message_id
+from channels.ivr.collect import AFFIRM, HUMAN
+from tests.unit.test_ivr_collect import LIST, bot, domain
+
+AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
+Script = Callable[[str], List[Event]]
+
+
+class FakeRasa:
+    """Records each message and answers from a script, keeping a real tracker per sender."""
+
+    def __init__(self, script: Optional[Script] = None, fail: bool = False) -> None:
+        self.script = script or (lambda text: [])
+        self.fail = fail
+        self.received: List[UserMessage] = []
+        self.trackers: Dict[str, DialogueStateTracker] = {}
+
+    def stored(self, sender: str) -> DialogueStateTracker:
+        return self.trackers.setdefault(sender, DialogueStateTracker(sender, domain().slots))
+
+    async def get_tracker(self, sender: str) -> DialogueStateTracker:
+        return self.stored(sender)
+
+    async def on_new_message(self, message: UserMessage) -> None:
+        self.received.append(message)
+        if self.fail:
+            raise ConnectionError("the action server is down")
+        tracker = self.stored(message.sender_id)
+        tracker.update(
+            UserUttered(
+                message.text,
+                message_id=message.message_id,
+                input_channel=message.input_channel,
+                metadata=message.metadata,
+            )
+        )
+        for event in self.script(message.text):
+            tracker.update(event)
+
+
+def call(channel: IvrInput, rasa: FakeRasa, event: dict, headers: Optional[dict] = None) -> tuple:
+    """One webhook request through the channel: (status, body)."""
+    raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
+    return asyncio.run(
+        channel.process(
+            AUTH if headers is None else headers, raw, rasa.on_new_message, rasa.get_tracker
+        )
+    )
+
+
+def cancel_flow(text: str) -> List[Event]:
+    """A tiny stand-in for the real dialogue: greet, ask phone, ask code, list, confirm."""
+    if text == "/greet":
+        return [bot("您好，我是退订助手。请问有什么可以帮您？", "utter_greet")]
+    if text in ("我要取消会员", "/deny"):
+        return [
+            ActiveLoop("cancel_form"),
+            SlotSet("requested_slot", "phone_number"),
+            bot("请告诉我开通会员的手机号码（11位）。", "utter_ask_phone_number"),
+        ]
+    if text == "13800138000":
+        return [
+            SlotSet("requested_slot", "verification_code"),
+            bot("验证码已发送到138****8000，5分钟内有效。", "utter_code_sent"),
+        ]
+    if text == "123456":
+        return [
+            SlotSet("requested_slot", "subscription_id"),
+            bot("您的号码138****8000下开通了以下会员：…", "utter_subscription_list", LIST),
+        ]
+    if text == "2":
+        return [
+            SlotSet("requested_slot", "cancel_confirmed"),
+            bot("确认要取消腾讯视频VIP的自动续费吗？", "utter_ask_cancel_confirmed"),
+        ]
+    if text == AFFIRM:
+        return [
+            ActiveLoop(None),
+            bot("已为您取消腾讯视频VIP的自动续费，凭证号：TD202611263GTHC8。", "utter_cancelled"),
+        ]
+    if text == HUMAN:
+        return [
+            ActiveLoop(None),
+            bot("正在为您转接人工客服，工单号RG20261126YFZ7VY。", "utter_handoff"),
+        ]
+    if text == "再见":
+        return [bot("好的，感谢您的使用，再见！", "utter_goodbye")]
+    return []
+
+
+def test_whole_call_by_keys_plays_prompts_and_collects_the_right_input() -> None:
+    """Start → speech → phone keys → code keys → list key → 1: each reply plays and collects."""
+    channel, rasa = IvrInput(), FakeRasa(cancel_flow)
+    status, body = call(channel, rasa, {"call_id": "k1", "type": "start"})
+    assert status == 200 and body["action"] == "collect" and body["step"] == "greeting"
+    assert "退订助手" in body["play"]["text"] and body["play"]["ssml"].startswith("<speak>")
+    assert "0" in body["play"]["text"] or "零" in body["play"]["text"]
+
+    _, body = call(channel, rasa, {"call_id": "k1", "type": "speech", "text": "我要取消会员"})
+    assert body["collect"]["dtmf"] == {"max_digits": 11, "terminator": "#"}
+    _, body = call(channel, rasa, {"call_id": "k1", "type": "dtmf", "digits": "13800138000#"})
+    assert body["step"] == "code" and body["collect"]["dtmf"]["max_digits"] == 6
+    _, body = call(channel, rasa, {"call_id": "k1", "type": "dtmf", "digits": "123456#"})
+    assert body["step"] == "identify_membership"
+    assert "QQ音乐绿钻请按" in body["play"]["text"] and "腾讯视频VIP请按" in body["play"]["text"]
+    _, body = call(channel, rasa, {"call_id": "k1", "type": "dtmf", "digits": "2"})
+    assert body["step"] == "confirm"
+    assert "确认取消请按一，返回请按二，转人工请按零" in body["play"]["text"]
+    _, body = call(channel, rasa, {"call_id": "k1", "type": "dtmf", "digits": "1"})
+    assert body["cancelled"] == ["TD202611263GTHC8"]
+
+    texts = [m.text for m in rasa.received]
+    assert texts == ["/greet", "我要取消会员", "13800138000", "123456", "2", AFFIRM]
+    assert {m.sender_id for m in rasa.received} == {"ivr-k1"}
+    assert {m.input_channel for m in rasa.received} == {"ivr"}
+
+
+def test_zero_transfers_with_queue_and_ticket() -> None:
+    """0 asks for a human; the bot's ticket goes to the platform with the agents' queue."""
+    channel, rasa = IvrInput(agent_queue="vip_cancel"), FakeRasa(cancel_flow)
+    call(channel, rasa, {"call_id": "h1", "type": "speech", "text": "我要取消会员"})
+    status, body = call(channel, rasa, {"call_id": "h1", "type": "dtmf", "digits": "0"})
+    assert status == 200 and body["action"] == "transfer"
+    assert body["transfer"] == {"queue": "vip_cancel", "ticket": "RG20261126YFZ7VY"}
+    assert rasa.received[-1].text == HUMAN
+
+
+def test_goodbye_hangs_up_after_playing_it() -> None:
+    """A closing reply tells the platform to play it and hang up."""
+    channel, rasa = IvrInput(), FakeRasa(cancel_flow)
+    status, body = call(channel, rasa, {"call_id": "g1", "type": "speech", "text": "再见"})
+    assert (status, body["action"], body["step"]) == (200, "hangup", "ended")
+    assert "再见" in body["play"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("event", "reply"),
+    [
+        ({"type": "speech", "text": "确认取消", "confidence": 0.2}, templates.IVR_LOW_CONFIDENCE),
+        ({"type": "speech", "text": ""}, templates.IVR_NO_INPUT),
+        ({"type": "dtmf", "digits": "7"}, templates.IVR_BAD_KEY),
+    ],
+)
+def test_unclear_input_is_asked_again_and_never_reaches_the_bot(event: dict, reply: str) -> None:
+    """Low confidence, silence or a meaningless key at the confirmation: ask again, same step."""
+    channel, rasa = IvrInput(min_confidence=0.5), FakeRasa(cancel_flow)
+    for text in ("我要取消会员", "13800138000", "123456", "2"):
+        call(channel, rasa, {"call_id": "u1", "type": "speech", "text": text})
+    sent = len(rasa.received)
+    status, body = call(channel, rasa, {"call_id": "u1", **event})
+    assert status == 200 and body["messages"] == [reply]
+    assert body["step"] == "confirm" and "请按一" in body["play"]["text"]
+    assert len(rasa.received) == sent, "nothing was passed to the bot"
+
+
+def test_confident_speech_and_unknown_confidence_pass() -> None:
+    """At or above the threshold, or without a confidence, the words go to the bot."""
+    channel, rasa = IvrInput(min_confidence=0.5), FakeRasa(cancel_flow)
+    call(
+        channel, rasa, {"call_id": "c", "type": "speech", "text": "我要取消会员", "confidence": 0.5}
+    )
+    call(channel, rasa, {"call_id": "c", "type": "speech", "text": "13800138000"})
+    assert [m.text for m in rasa.received] == ["我要取消会员", "13800138000"]
+
+
+def test_caller_number_is_sent_as_identity_only_when_enabled() -> None:
+    """prefill_caller_number: the ANI's mobile (prefix stripped) goes in metadata each turn."""
+    on, rasa_on = IvrInput(prefill_caller_number=True), FakeRasa(cancel_flow)
+    call(on, rasa_on, {"call_id": "a1", "type": "start", "ani": "+86 138 0013 8000"})
+    call(
+        on,
+        rasa_on,
+        {"call_id": "a1", "type": "speech", "text": "我要取消会员", "ani": "008613800138000"},
+    )
+    identities = [m.metadata.get("identity") for m in rasa_on.received]
+    assert identities == [{"phone": "13800138000", "source": "caller_id"}] * 2
+
+    landline = FakeRasa(cancel_flow)
+    call(on, landline, {"call_id": "a2", "type": "start", "ani": "01088886666"})
+    assert "identity" not in landline.received[0].metadata
+
+    off, rasa_off = IvrInput(prefill_caller_number=False), FakeRasa(cancel_flow)
+    call(off, rasa_off, {"call_id": "a3", "type": "start", "ani": "13800138000"})
+    assert "identity" not in rasa_off.received[0].metadata
+    assert rasa_off.received[0].metadata["ivr"] == {"call_id": "a3", "event": "start"}
+
+
+def test_hang_up_restarts_the_conversation_and_reports_the_step() -> None:
+    """A hang-up sends /restart (no cancellation) and acknowledges with the step it ended at."""
+    channel, rasa = IvrInput(), FakeRasa(cancel_flow)
+    call(channel, rasa, {"call_id": "x1", "type": "speech", "text": "我要取消会员"})
+    call(channel, rasa, {"call_id": "x1", "type": "speech", "text": "13800138000"})
+    status, body = call(channel, rasa, {"call_id": "x1", "type": "hangup"})
+    assert (status, body) == (
+        200,
+        {"call_id": "x1", "action": "hangup", "ended": True, "step": "code"},
+    )
+    assert rasa.received[-1].text == "/restart"
+
+
+def test_bot_failure_is_a_spoken_busy_message_not_a_500(caplog) -> None:
+    """The action server down: 200 with 系统繁忙 and the human key, and the error logged."""
+    channel, rasa = IvrInput(), FakeRasa(fail=True)
+    with caplog.at_level(logging.ERROR):
+        status, body = call(channel, rasa, {"call_id": "f1", "type": "speech", "text": "取消绿钻"})
+    assert status == 200 and body["error"] == "unavailable"
+    assert body["messages"] == [templates.IVR_UNAVAILABLE] and "系统繁忙" in body["play"]["text"]
+    assert "handling speech failed" in caplog.text
+
+
+def test_no_reply_from_the_bot_is_also_busy() -> None:
+    """A turn the bot answered with silence is not played as silence."""
+    channel, rasa = IvrInput(), FakeRasa(lambda text: [])
+    _, body = call(channel, rasa, {"call_id": "s1", "type": "speech", "text": "嗯"})
+    assert body["messages"] == [templates.IVR_UNAVAILABLE]
+
+
+def test_tracker_store_failure_is_busy_too() -> None:
+    """Reading the conversation failing is answered, not raised."""
+
+    class Broken(FakeRasa):
+        async def get_tracker(self, sender: str) -> DialogueStateTracker:
+            raise OSError("tracker store unreachable")
+
+    status, body = call(IvrInput(), Broken(), {"call_id": "b1", "type": "start"})
+    assert status == 200 and body["error"] == "unavailable"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-IVR-Token": ""}, {"Authorization": DEV_TOKEN}],
+)
+def test_wrong_or_missing_secret_is_401(headers: dict) -> None:
+    """Without the shared secret: 401 JSON, and nothing reaches the bot."""
+    rasa = FakeRasa(cancel_flow)
+    status, body = call(IvrInput(), rasa, {"call_id": "z", "type": "start"}, headers=headers)
+    assert status == 401 and body["error"] == "unauthorized" and body["message"]
+    assert rasa.received == []
+
+
+def test_secret_from_header_or_credentials() -> None:
+    """X-IVR-Token works as well as Bearer; credentials and IVR_TOKEN set the secret."""
+    rasa = FakeRasa(cancel_flow)
+    channel = IvrInput.from_credentials({"token": "s3cret"})
+    status, _ = call(channel, rasa, {"call_id": "t", "type": "start"}, {"x-ivr-token": "s3cret"})
+    assert status == 200
+    status, _ = call(channel, rasa, {"call_id": "t", "type": "start"})
+    assert status == 401
+
+
+def test_dev_token_is_used_with_a_warning(monkeypatch, caplog) -> None:
+    """No secret configured: the development token, and a loud warning."""
+    monkeypatch.delenv("IVR_TOKEN", raising=False)
+    with caplog.at_level(logging.WARNING):
+        channel = IvrInput.from_credentials(None)
+    assert channel.token == DEV_TOKEN and "development token" in caplog.text
+    monkeypatch.setenv("IVR_TOKEN", "from-env")
+    assert IvrInput.from_credentials({}).token == "from-env"
+
+
+def test_credentials_configure_the_channel() -> None:
+    """prefill_caller_number, min_confidence and agent_queue come from credentials.yml."""
+    channel = IvrInput.from_credentials(
+        {"token": "t", "prefill_caller_number": True, "min_confidence": 0.7, "agent_queue": "q"}
+    )
+    assert (channel.prefill_caller_number, channel.min_confidence, channel.agent_queue) == (
+        True,
+        0.7,
+        "q",
+    )
+    assert IvrInput.name() == "ivr"
+
+
+_FIELD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=30),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "call_id": st.one_of(_FIELD, st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True)),
+            "type": st.one_of(_FIELD, st.sampled_from(["start", "speech", "dtmf", "hangup"])),
+            "text": _FIELD,
+            "confidence": _FIELD,
+            "digits": st.one_of(_FIELD, st.from_regex(r"[0-9*#]{0,12}", fullmatch=True)),
+            "ani": _FIELD,
+        },
+    )
+)
+def test_any_request_gets_json_with_2xx_or_4xx(event: dict) -> None:
+    """Whatever the platform sends, the channel answers 200 or a 4xx JSON error."""
+    status, body = call(IvrInput(), FakeRasa(cancel_flow), event)
+    assert status == 200 or 400 <= status < 500
+    json.dumps(body)
+    if status == 200:
+        assert body["action"] in ("collect", "transfer", "hangup")
+    else:
+        assert body["error"] and body["message"]
+
+
+def test_message_ids_survive_a_redacting_tracker_store() -> None:
+    """Ids have no digits, so redaction (which hides digit runs) cannot change them."""
+    from redaction.events import redact_event
+
+    ids = {new_message_id() for _ in range(200)}
+    assert len(ids) == 200 and all(i.isalpha() for i in ids)
+
+    class Redacting(FakeRasa):
+        async def get_tracker(self, sender: str) -> DialogueStateTracker:
+            # What a redacting store gives back: the events redacted, the state replayed.
+            events = [redact_event(e.as_dict()) for e in self.stored(sender).events]
+            return DialogueStateTracker.from_dict(sender, events, domain().slots)
+
+    channel, rasa = IvrInput(), Redacting(cancel_flow)
+    call(channel, rasa, {"call_id": "r1", "type": "speech", "text": "我要取消会员"})
+    _, body = call(channel, rasa, {"call_id": "r1", "type": "dtmf", "digits": "13800138000#"})
+    assert body["step"] == "code" and "138****8000" in body["messages"][0]
