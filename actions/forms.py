@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -36,6 +37,25 @@ NOT_A_REASON = {
     "greet",
     "goodbye",
 }
+
+
+# Cancelling needs an explicit yes: the classifier also reads noise ("阿巴阿巴", a stray "吧"
+# from speech recognition) as affirm, so the words must say it too.
+_YES = re.compile(
+    r"确认|确定|是|对|好|可以|行|嗯|取消|退订|关|没问题|要|同意|办|ok|yes|^\s*/(?:affirm|cancel)",
+    re.IGNORECASE,
+)
+
+
+_NO = re.compile(r"不|别|没|算了|否|先等")
+
+
+def says_yes(text: str) -> bool:
+    """Whether the words themselves say yes (a button's /affirm payload counts); any
+    negation ("先不取消", "别关") means it is not a yes, whatever the classifier thought."""
+    if _NO.search(text.replace("没问题", "")):
+        return False
+    return bool(_YES.search(text))
 
 
 def latest_entities(tracker: Tracker, entity: str) -> List[str]:
@@ -212,12 +232,11 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         if latest_entities(tracker, "service"):
             return {}  # a membership named now is asked about first, not confirmed blindly
         intent = latest_intent(tracker)
-        if intent == "affirm":
+        text = tracker.latest_message.get("text") or ""
+        if intent in ("affirm", "cancel_subscription") and says_yes(text):
             return {"cancel_confirmed": True}
         if intent == "deny":
             return {"cancel_confirmed": False}
-        if intent == "cancel_subscription":
-            return {"cancel_confirmed": True}
         return {}
 
     def validate_subscription_id(

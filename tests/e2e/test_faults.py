@@ -263,12 +263,6 @@ def test_store_down_mid_cancellation(rig: Rig, bot: DeploymentBot, sender: str) 
     assert audit_actions(bot, sender).count("subscription_cancelled") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead: actions/forms.py required_slots → verified_phone lets StoreUnavailable "
-    "escape, the action server answers 500 and the bot says nothing (the channel's fallback "
-    "answers instead of utter_system_busy)",
-)
 def test_store_down_reply_says_not_cancelled(rig: Rig, bot: DeploymentBot, sender: str) -> None:
     """With the store down at 确认取消 the user hears utter_system_busy: 您的会员尚未取消."""
     start_and_verify(bot, sender, "帮我把腾讯视频的自动续费关了", ZHANG)
@@ -336,11 +330,6 @@ def test_code_sms_failing(rig: Rig, bot: DeploymentBot, sender: str) -> None:
     assert status_of(bot, ZHANG, TENCENT) == "active"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead: actions/verification.py keeps the challenge whose SMS failed, so the retry "
-    "hits the resend interval and hears 刚刚已经给…发过验证码了 although no SMS went out",
-)
 def test_code_sms_retry_after_failure(rig: Rig, bot: DeploymentBot, sender: str) -> None:
     """Once the gateway is back, giving the number again sends a code at once."""
     bot.say(sender, "帮我把腾讯视频的自动续费关了")

@@ -327,12 +327,46 @@ def test_verified_holder_starting_the_form_gets_the_obvious_one(runtime, subscri
 def test_extract_cancel_confirmed(runtime, intent, entities, requested, expected) -> None:
     """Yes/no fills cancel_confirmed only while the confirmation is the question asked."""
     tracker = make_tracker(
-        slots={"requested_slot": requested}, intent=intent, entities=entities, text="x"
+        slots={"requested_slot": requested}, intent=intent, entities=entities, text="确认"
     )
     result = asyncio.run(
         ValidateCancelForm().extract_cancel_confirmed(CollectingDispatcher(), tracker, DOMAIN)
     )
     assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "confirmed"),
+    [
+        ("确认取消", True),
+        ("是的", True),
+        ("好", True),
+        ("嗯，可以", True),
+        ("OK", True),
+        ("/affirm", True),
+        ("取消吧", True),
+        ("阿巴阿巴", False),
+        ("叽里咕噜", False),
+        ("xyz", False),
+        ("的的的", False),
+        ("吧", False),
+        ("啊？", False),
+        ("没问题", True),
+        ("先不取消", False),
+        ("别关", False),
+        ("不要取消", False),
+        ("算了", False),
+    ],
+)
+def test_only_words_that_say_yes_confirm(runtime, text: str, confirmed: bool) -> None:
+    """Noise the classifier takes for affirm, or a negation, never confirms a cancellation."""
+    tracker = make_tracker(
+        slots={"requested_slot": "cancel_confirmed"}, intent="affirm", text=text
+    )
+    result = asyncio.run(
+        ValidateCancelForm().extract_cancel_confirmed(CollectingDispatcher(), tracker, DOMAIN)
+    )
+    assert result == ({"cancel_confirmed": True} if confirmed else {})
 
 
 def test_changing_the_membership_midway_resets_the_confirmation(runtime, subscription_of) -> None:
