@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install demo test lint train run seed bench clean
+.PHONY: install browser-deps demo test lint train run seed bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# The browser tests' Chromium, CJK fonts and rasa-webchat (Debian packages need root: CI has it;
+# elsewhere install them yourself, or the browser tests skip with the reason).
+browser-deps:
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk; } || echo "browser tests: install chromium and fonts-noto-cjk (apt-get) to run them"
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q nodejs npm; } || echo "browser tests: install nodejs and npm to run the rasa-webchat test"
+	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; fi
 
 train: install
 	$(RASA) train --out models
@@ -32,13 +39,14 @@ run: install
 	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 demo: install train seed
+	@echo "Chat page: http://localhost:$(RASA_PORT)/chat"
 	@echo "REST: POST http://localhost:$(RASA_PORT)/webhooks/rest/webhook  {\"sender\": \"me\", \"message\": \"你好\"}"
 	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
 	$(VENV)/bin/ruff check actions nlu catalog channels rasa_fixes redaction tools bench tests
 
-test: install train lint
+test: install train lint browser-deps
 	$(RASA) data validate --fail-on-warnings
 	$(VENV)/bin/pytest
 

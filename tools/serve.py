@@ -83,7 +83,8 @@ def main() -> int:
         try:
             if wait_ready(f"http://localhost:{rasa_port}/status", 180, procs):
                 url = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
-                print(f"\n退订助手 is ready: {url} (Ctrl-C stops)\n")
+                chat = f"http://localhost:{rasa_port}/chat"
+                print(f"\n退订助手 is ready. Chat page: {chat}  REST: {url} (Ctrl-C stops)\n")
             else:
                 print("A server failed to start; see the log above.", file=sys.stderr)
                 return 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import latest_model
+from tests.e2e.bot import latest_model
 
 pytestmark = pytest.mark.nlu
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 
 from actions.settings import Settings
 from actions.store import build_service
-from tests.e2e.conftest import CORS, ROOT, Bot, free_port, latest_model, wait_for
+from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, wait_for
 from tools.serve import commands
 
 PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -9,7 +9,7 @@ from typing import Tuple
 
 import pytest
 
-from tests.e2e.conftest import Bot
+from tests.e2e.bot import Bot
 
 pytestmark = pytest.mark.e2e
 PHONES = ("13800138000", "13900139000", "13700137000", "13600136000")

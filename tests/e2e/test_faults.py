@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select
 from actions.settings import Settings
 from actions.store import build_service
 from actions.store.models import AuditEvent, SmsMessage
-from tests.e2e.conftest import find_reference, free_port
+from tests.e2e.bot import find_reference, free_port
 from tests.e2e.launcher import (
     Deployment,
     DeploymentBot,

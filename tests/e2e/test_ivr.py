@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from actions.store.references import is_valid_reference
 from channels.ivr import DEV_TOKEN
 from channels.ivr.replay import CallReport, http_poster, replay_call, replay_file
-from tests.e2e.conftest import ROOT, Bot
+from tests.e2e.bot import ROOT, Bot
 
 pytestmark = pytest.mark.e2e
 

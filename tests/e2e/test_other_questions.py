@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Bot
+from tests.e2e.bot import Bot
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,7 @@ def test_cross_origin_requests_from_configured_origins(bot: Bot) -> None:
     """A widget on a configured origin may call the REST channel; others get no CORS grant."""
     import urllib.request
 
-    from tests.e2e.conftest import CORS
+    from tests.e2e.bot import CORS
 
     allowed = CORS.split(",")[0]
     for origin, expected in ((allowed, allowed), ("https://evil.example.com", None)):

@@ -18,7 +18,7 @@ import pytest
 
 from actions.settings import Settings
 from actions.store import build_service
-from tests.e2e.conftest import CORS, ROOT, Bot, find_reference, free_port, latest_model, wait_for
+from tests.e2e.bot import CORS, ROOT, Bot, find_reference, free_port, latest_model, wait_for
 from tools.serve import commands, endpoints_file
 
 pytestmark = pytest.mark.e2e

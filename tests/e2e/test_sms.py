@@ -18,7 +18,7 @@ from actions.store.references import is_valid_reference
 from channels.sms import sender_id
 from channels.sms.auth import DEV_SECRET, sign
 from channels.sms.render import count_segments
-from tests.e2e.conftest import Bot, find_reference
+from tests.e2e.bot import Bot, find_reference
 
 pytestmark = pytest.mark.e2e
 

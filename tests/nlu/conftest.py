@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from tests.e2e.conftest import latest_model
+from tests.e2e.bot import latest_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -240,7 +240,8 @@ def test_each_phone_has_its_own_menu() -> None:
     ch, bot = channel(), FakeBot(lambda text: [LIST])
     call(ch, bot, *signed(sms("0000")))
     call(ch, bot, *signed(sms("2", phone="13900139000")))
-    assert bot.messages[-1].text == "2" and bot.messages[-1].sender_id == sender_id("13900139000", SECRET)
+    assert bot.messages[-1].text == "2"
+    assert bot.messages[-1].sender_id == sender_id("13900139000", SECRET)
 
 
 def test_empty_long_and_other_number_messages_are_answered_by_the_channel() -> None:

@@ -1,4 +1,5 @@
-"""A trained model served over REST with the real action server and a seeded store."""
+"""The running assistant for end-to-end and browser tests: a trained model served over REST
+with the real action server and a seeded store (fixtures `bot`, `fresh`, `sender`)."""
 
 from __future__ import annotations
 
