@@ -7,6 +7,7 @@ UNAVAILABLE = "系统繁忙，请稍后再试。"
 # assistant did is unknown here, so this says only what is certain.
 NO_REPLY = "系统繁忙，暂时无法回复您，请稍后再试。"
 TOO_FAST = "您发送得太快了，请稍等{seconds}秒再发。"
+MALFORMED_MESSAGE = "消息格式不正确，请重新输入。"
 ERROR_MESSAGES = {
     "body_too_large": "请求体过大",
     "invalid_utf8": "请求不是有效的 UTF-8 文本",

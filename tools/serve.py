@@ -26,6 +26,8 @@ def endpoints_file(
     path = directory / "endpoints.yml"
     path.write_text(
         f'action_endpoint:\n  url: "http://{host}:{action_port}/webhook"\n'
+        # Only the form validators need the domain; the other actions get none (less JSON).
+        "  enable_selective_domain: true\n"
         "tracker_store:\n  type: redaction.tracker_store.RedactingTrackerStore\n" + extra,
         encoding="utf-8",
     )
