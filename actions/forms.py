@@ -40,9 +40,10 @@ NOT_A_REASON = {
 
 
 # Cancelling needs an explicit yes: the classifier also reads noise ("阿巴阿巴", a stray "吧"
-# from speech recognition) as affirm, so the words must say it too.
+# from speech recognition, "嗯那啥") as affirm, so the words must say it too. A bare "嗯" is
+# asked again rather than taken as consent to a paid change.
 _YES = re.compile(
-    r"确认|确定|是|对|好|可以|行|嗯|取消|退订|关|没问题|要|同意|办|ok|yes|^\s*/(?:affirm|cancel)",
+    r"确认|确定|是|对|好|可以|行|取消|退订|关|没问题|要|同意|办|ok|yes|^\s*/(?:affirm|cancel)",
     re.IGNORECASE,
 )
 

@@ -259,7 +259,7 @@ def run(results_dir: Path, quick: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-dialogue-") as tmp:
         for name, model in _models(quick, notes).items():
             print(f"[dialogue] {name}: {len(conversations)} conversations", file=sys.stderr)
-            with servers.Servers(model, Path(tmp) / name) as bot:
+            with servers.Servers(model, Path(tmp) / name, stock=name == "stock") as bot:
                 results[name] = play_all(bot, name, conversations)
             stale = " (older than the current data)" * servers.is_stale(
                 model, servers.CONFIGS[name]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from unittest import mock
 
 from actions.sms.outbox import find_code
-from tools.serve import commands
+from tools.serve import commands, endpoints_file
 
 if TYPE_CHECKING:
     from actions.store import SubscriptionService
@@ -33,6 +33,7 @@ HOST = "127.0.0.1"
 CACHE = ROOT / "var" / "bench"
 SHIPPED_CONFIG = ROOT / "config.yml"
 STOCK_CONFIG = ROOT / "bench" / "baselines" / "stock_policies.yml"
+STOCK_CREDENTIALS = ROOT / "bench" / "baselines" / "stock_credentials.yml"
 CONFIGS = {"shipped": SHIPPED_CONFIG, "stock": STOCK_CONFIG}
 START_TIMEOUT = 300.0
 TRAIN_TIMEOUT = 1800.0
@@ -265,6 +266,9 @@ class Servers:
     model: Path
     work: Path
     extra_phones: Sequence[str] = ()
+    # The stock baseline runs as a team would by default: Rasa's own REST channel and
+    # endpoints, so none of our channels, redaction or Rasa fixes.
+    stock: bool = False
     procs: List[subprocess.Popen] = field(default_factory=list)
     startup: Dict[str, float] = field(default_factory=dict)
 
@@ -293,10 +297,15 @@ class Servers:
 
         self.reseed()
         set_partner_mode(self.env["PARTNER_SIM_CONTROL"], "ok")
-        endpoints = self.work / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "{self.action_url}/webhook"\n')
+        if self.stock:
+            endpoints = self.work / "endpoints.yml"
+            endpoints.write_text(f'action_endpoint:\n  url: "{self.action_url}/webhook"\n')
+            credentials = STOCK_CREDENTIALS
+        else:
+            endpoints = endpoints_file(self.action_port, self.work, host=HOST)
+            credentials = None
         action_cmd, rasa_cmd = commands(
-            self.rasa_port, self.action_port, endpoints, "*", str(self.model)
+            self.rasa_port, self.action_port, endpoints, "*", str(self.model), credentials
         )
         begin = time.monotonic()
         for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd + ["-i", HOST], "rasa.log")):

@@ -231,7 +231,9 @@ def bench_bot(name: str, config: Path, levels: Tuple[int, ...], quick: bool, wor
     print(f"[speed] {name}: serving {training.model.name}", file=sys.stderr)
     result: Dict[str, Any] = {"training": {**vars(training), "model": training.model.name}}
     result["training"]["stale"] = servers.is_stale(training.model, config)
-    with servers.Servers(training.model, work / name, extra_phones=PHONES) as bot:
+    with servers.Servers(
+        training.model, work / name, extra_phones=PHONES, stock=name == "stock"
+    ) as bot:
         result["startup"] = dict(bot.startup)
         result["floors"] = floors(bot, FLOOR_N[quick])
         asyncio.run(load(bot, 8, WARMUP_S[quick], "warmup"))

@@ -10,7 +10,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -35,7 +35,12 @@ def endpoints_file(
 
 
 def commands(
-    rasa_port: int, action_port: int, endpoints: Path, cors: str, model: str = "models"
+    rasa_port: int,
+    action_port: int,
+    endpoints: Path,
+    cors: str,
+    model: str = "models",
+    credentials: Optional[Path] = None,
 ) -> List[List[str]]:
     """The two server command lines: the action server, then the Rasa server."""
     action = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(action_port)]
@@ -46,7 +51,7 @@ def commands(
         "--model",
         model,
         "--credentials",
-        str(ROOT / "credentials.yml"),
+        str(credentials or ROOT / "credentials.yml"),
         "--endpoints",
         str(endpoints),
         "-p",

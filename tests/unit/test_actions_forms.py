@@ -342,6 +342,8 @@ def test_extract_cancel_confirmed(runtime, intent, entities, requested, expected
         ("是的", True),
         ("好", True),
         ("嗯，可以", True),
+        ("嗯那啥", False),
+        ("随便", False),
         ("OK", True),
         ("/affirm", True),
         ("取消吧", True),
