@@ -86,10 +86,24 @@ def verified_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
         return None
     if runtime.epoch() - float(at) > runtime.settings.verified_idle_seconds:
         return None
-    phone = runtime.store.conversation_phone(tracker.sender_id, verified=True)
+    phone = _stored_phone(tracker, runtime, verified=True)
     if phone is None or phrases.mask_phone(phone) != phrases.mask_phone(masked):
         return None
     return phone
+
+
+def _stored_phone(tracker: Tracker, runtime: Runtime, verified: bool) -> Optional[str]:
+    """The store's phone for this conversation, read once per action call and state.
+
+    A form's step asks several times; the slot that changes with the answer (verified_at after
+    a code is proved, phone_number after a code is sent) is part of the key, so a step that
+    proves or sends a code in between reads the store again.
+    """
+    cache = tracker.__dict__.setdefault("_conversation_phones", {})
+    key = (verified, tracker.get_slot("verified_at" if verified else "phone_number"))
+    if key not in cache:
+        cache[key] = runtime.store.conversation_phone(tracker.sender_id, verified=verified)
+    return cache[key]
 
 
 def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
@@ -100,7 +114,7 @@ def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
     typed = clean_phone(value)
     if typed is not None:
         return typed  # given in this very message, not yet masked
-    phone = runtime.store.conversation_phone(tracker.sender_id, verified=False)
+    phone = _stored_phone(tracker, runtime, verified=False)
     if phone is None or phrases.mask_phone(phone) != value:
         return None
     return phone

@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPORT_NAME = "report.md"
-ORDER = ("nlu", "dialogue", "speed")
+ORDER = ("nlu", "dialogue", "speed", "profile")
 
 
 def section_problem(data: Any) -> Optional[str]:

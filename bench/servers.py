@@ -269,6 +269,8 @@ class Servers:
     # The stock baseline runs as a team would by default: Rasa's own REST channel and
     # endpoints, so none of our channels, redaction or Rasa fixes.
     stock: bool = False
+    # More than one Sanic worker needs shared trackers and locks: Redis for both, as deployed.
+    workers: int = 1
     procs: List[subprocess.Popen] = field(default_factory=list)
     startup: Dict[str, float] = field(default_factory=dict)
 
@@ -302,7 +304,9 @@ class Servers:
             endpoints.write_text(f'action_endpoint:\n  url: "{self.action_url}/webhook"\n')
             credentials = STOCK_CREDENTIALS
         else:
-            endpoints = endpoints_file(self.action_port, self.work, host=HOST)
+            endpoints = endpoints_file(
+                self.action_port, self.work, host=HOST, extra=self._shared_stores()
+            )
             credentials = None
         action_cmd, rasa_cmd = commands(
             self.rasa_port, self.action_port, endpoints, "*", str(self.model), credentials
@@ -326,6 +330,19 @@ class Servers:
                 raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
         if time.monotonic() - begin > START_TIMEOUT:
             raise RuntimeError(f"servers not ready within {START_TIMEOUT:.0f}s (see {self.work})")
+
+    def _shared_stores(self) -> str:
+        """endpoints.yml lines for Redis trackers and locks when several workers serve."""
+        if self.workers <= 1:
+            return ""
+        self.env["SANIC_WORKERS"] = str(self.workers)
+        prefix = f"bench{os.getpid()}{self.rasa_port}"
+        return (
+            f"  store:\n    type: redis\n    url: {HOST}\n    port: 6379\n"
+            f"    key_prefix: {prefix}\n    record_exp: 3600\n"
+            f"lock_store:\n  type: redis\n  url: {HOST}\n  port: 6379\n"
+            f"  key_prefix: {prefix}lock\n"
+        )
 
     def _wait(self, url: str, begin: float) -> None:
         while True:
