@@ -7,7 +7,10 @@ hints are imported under TYPE_CHECKING.
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -15,8 +18,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from actions.partners.base import PartnerError, PartnerTimeout
@@ -204,3 +208,32 @@ def add_subscription(
             return subscription.id
 
     return add
+
+
+PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def pg_schema(prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped at the end of the block.
+
+    Skips without a server, except under CI=true, where a missing server is a failure.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_SERVER_URL, future=True, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL at {PG_SERVER_URL} is unreachable: {str(exc.orig).strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    separator = "&" if "?" in PG_SERVER_URL else "?"
+    try:
+        yield f"{PG_SERVER_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -6,11 +6,9 @@ on CI, where that is a failure).
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
-import uuid
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,9 +18,9 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from actions.settings import Settings
 from actions.store import SubscriptionService
@@ -33,10 +31,10 @@ from actions.store.models import AuditEvent, metadata
 from actions.store.retention_policy import RetentionPolicy, run_retention
 from actions.store.rotate_keys import rotate_phone_keys
 from actions.store.seed import seed_demo
+from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ZHANG, LI, WANG = "13800138000", "13900139000", "13700137000"
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ELEVEN_DIGITS = re.compile(r"\d{11}")
@@ -44,27 +42,8 @@ ELEVEN_DIGITS = re.compile(r"\d{11}")
 REFERENCE = re.compile(r"(?:TD|RF|RG)\d{8}[0-9A-Z]{6}")
 
 
-@contextmanager
-def _pg_schema() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped at the end of the block."""
-    schema = f"audit_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(SERVER_URL, future=True, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {SERVER_URL} is unreachable: {str(exc.orig).strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    separator = "&" if "?" in SERVER_URL else "?"
-    try:
-        yield f"{SERVER_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def _pg_schema() -> contextlib.AbstractContextManager[str]:
+    return pg_schema("audit_test")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

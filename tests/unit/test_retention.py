@@ -8,12 +8,11 @@ SQLTrackerStore, filled with trackers through Rasa's API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
-import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -27,7 +26,6 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from actions.settings import PROJECT_ROOT, Settings
 from actions.store import InvalidArgument, SubscriptionService
@@ -37,10 +35,10 @@ from actions.store.retention import main
 from actions.store.retention_policy import RetentionPolicy, run_retention
 from actions.store.seed import seed_demo
 from actions.store.tracker_retention import tracker_engine
+from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ZHANG, LI, WANG, ZHAO = "13800138000", "13900139000", "13700137000", "13600136000"
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)  # the fixtures' clock START
 DAY = timedelta(days=1)
@@ -62,27 +60,8 @@ CONVERSATIONS = {
 }
 
 
-@contextmanager
-def _pg_schema() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped at the end of the block."""
-    schema = f"retention_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(SERVER_URL, future=True, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {SERVER_URL} is unreachable: {str(exc.orig).strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    separator = "&" if "?" in SERVER_URL else "?"
-    try:
-        yield f"{SERVER_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def _pg_schema() -> contextlib.AbstractContextManager[str]:
+    return pg_schema("retention_test")
 
 
 @contextmanager
