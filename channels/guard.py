@@ -42,9 +42,9 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def parse_chat_request(body: bytes) -> ChatRequest:
-    """Validates a REST body {"sender", "message", "metadata"?}; raises RequestRejected."""
-    if len(body) > MAX_BODY_BYTES:
+def json_object(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> Dict[str, Any]:
+    """A request body as a JSON object: size, UTF-8, JSON and shape checked (RequestRejected)."""
+    if len(body) > max_bytes:
         raise RequestRejected(413, "body_too_large")
     try:
         raw = body.decode("utf-8")
@@ -56,6 +56,12 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         raise RequestRejected(400, "invalid_json") from exc
     if not isinstance(data, dict):
         raise RequestRejected(400, "not_an_object")
+    return data
+
+
+def parse_chat_request(body: bytes) -> ChatRequest:
+    """Validates a REST body {"sender", "message", "metadata"?}; raises RequestRejected."""
+    data = json_object(body)
     sender = data.get("sender")
     if sender is None:
         raise RequestRejected(400, "missing_sender")

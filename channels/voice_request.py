@@ -8,13 +8,12 @@ Shape (see docs/channels/voice.md):
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RequestRejected, clean_text
+from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
 
 MAX_ID_CHARS = 256
 MAX_HYPOTHESES = 10
@@ -45,22 +44,6 @@ class VoiceRequest:
     device_id: Optional[str]
     kind: str  # one of REQUEST_TYPES
     hypotheses: Tuple[Hypothesis, ...]  # best first; empty when nothing was heard
-
-
-def _load(body: bytes) -> Dict[str, Any]:
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestRejected(413, "body_too_large")
-    try:
-        raw = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequestRejected(400, "invalid_utf8") from exc
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise RequestRejected(400, "invalid_json") from exc
-    if not isinstance(data, dict):
-        raise RequestRejected(400, "not_an_object")
-    return data
 
 
 def _section(data: Dict[str, Any], name: str, required: bool = True) -> Dict[str, Any]:
@@ -126,7 +109,7 @@ def _hypotheses(request: Dict[str, Any]) -> Tuple[Hypothesis, ...]:
 
 def parse_voice_request(body: bytes) -> VoiceRequest:
     """Validates a voice request body; raises RequestRejected with a 4xx status and a code."""
-    data = _load(body)
+    data = json_object(body)
     version = data.get("version")
     if version is not None and not isinstance(version, str):
         raise RequestRejected(400, "invalid_version")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
-from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RequestRejected, clean_text
+from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
 
 EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
 MAX_ANI_CHARS = 64
@@ -43,23 +42,6 @@ def caller_mobile(ani: Optional[str]) -> Optional[str]:
         return None
     match = _MOBILE.match(_ANI_SEPARATORS.sub("", ani))
     return match.group(1) if match else None
-
-
-def _decode(body: bytes) -> Dict[str, Any]:
-    """Size, encoding and JSON object checks shared with the REST channel's rules."""
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestRejected(413, "body_too_large")
-    try:
-        raw = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RequestRejected(400, "invalid_utf8") from exc
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise RequestRejected(400, "invalid_json") from exc
-    if not isinstance(data, dict):
-        raise RequestRejected(400, "not_an_object")
-    return data
 
 
 def _call_id(data: Dict[str, Any]) -> str:
@@ -118,7 +100,7 @@ def _digits(data: Dict[str, Any]) -> str:
 
 def parse_ivr_event(body: bytes) -> IvrEvent:
     """Validates one platform event; raises RequestRejected (4xx) for anything malformed."""
-    data = _decode(body)
+    data = json_object(body)
     call_id = _call_id(data)
     kind = data.get("type")
     if kind is None:
