@@ -307,6 +307,8 @@ class ValidateReasonForm(FormValidationAction):
         if intent in NOT_A_REASON or latest_entities(tracker, "service"):
             return {}
         text = (tracker.latest_message.get("text") or "").strip()
+        if text.startswith("/"):
+            return {}  # a button or a channel's keyword (SMS "0000"), not words of the user
         return {"cancel_reason": text[:500]} if text else {}
 
     def validate_cancel_reason(

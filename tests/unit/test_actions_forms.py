@@ -532,6 +532,7 @@ def test_identity_form_verifies_and_completes(runtime, outbox_path) -> None:
         ("inform", "   ", [], "cancel_reason", {}),
         ("affirm", "确认取消", [], None, {}),
         ("affirm", "确认取消", [], "cancel_reason", {}),  # sent twice, not a reason
+        ("cancel_subscription", "/cancel_subscription", [], "cancel_reason", {}),  # SMS 0000
     ],
 )
 def test_extract_cancel_reason(runtime, intent, text, entities, requested, expected) -> None:
