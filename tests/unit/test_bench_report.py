@@ -55,7 +55,7 @@ def test_report_markdown(results: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert path == results / "report.md"
     assert text.index("## NLU: intents and entities") < text.index("## Speed")
-    assert "Not in this report (not run yet): dialogue." in text
+    assert "Not in this report (not run yet): dialogue, profile." in text
     assert "**Headline**" in text
     assert "| system | accuracy | train s |" in text
     assert "| shipped | 0.973 | – |" in text
