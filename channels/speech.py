@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape
 
+from channels import templates
 from channels.voice_numbers import (
     cardinal,
     date_words,
@@ -125,7 +126,9 @@ class _Rewriter:
         """Every rewrite, in an order where earlier ones protect what later ones would spoil."""
         text = _PRIVATE.sub("", _CONTROL.sub("", text.replace("\r", "")))
         text = _REFERENCE.sub(lambda m: self.mark(*m.groups()), text)
-        text = _MASKED_PHONE.sub(lambda m: f"尾号{self.mark(m.group(2))}的号码", text)
+        text = _MASKED_PHONE.sub(
+            lambda m: templates.SPEECH_MASKED_PHONE.format(tail=self.mark(m.group(2))), text
+        )
         text = _LIST_LINE.sub(_list_line, text)
         text = _screen_phrases(text)
         text = _MONEY_PER.sub(lambda m: _PERIOD_WORDS[m.group(2)] + money_words(m.group(1)), text)
@@ -163,11 +166,15 @@ def _list_line(match: re.Match) -> str:
 def _screen_phrases(text: str) -> str:
     """Turns what only works on a screen into what works said aloud."""
     items = re.findall(r"(?:^|\n)\s*1\.\s*([^（(\n，,]+)", text)
-    example = f"，或者直接说“{items[0].strip()}”" if items else "，或者直接说会员名称"
-    text = _CHOOSE_EXAMPLE.sub("请说“第一个”“第二个”这样的序号，或者直接说会员名称", text)
-    text = _CHOOSE_BY_NUMBER.sub("您可以说“第一个”" + example, text)
-    text = re.sub(r"的话回复(?=[“\"])", "的话，直接说", text)
-    text = _REPLY.sub("说", text)
+    example = (
+        templates.SPEECH_OR_SAY_ITEM.format(item=items[0].strip())
+        if items
+        else templates.SPEECH_OR_SAY_NAME
+    )
+    text = _CHOOSE_EXAMPLE.sub(templates.SPEECH_CHOOSE_BY_ORDINAL, text)
+    text = _CHOOSE_BY_NUMBER.sub(templates.SPEECH_SAY_FIRST + example, text)
+    text = re.sub(r"的话回复(?=[“\"])", templates.SPEECH_IF_SO_SAY, text)
+    text = _REPLY.sub(templates.SPEECH_SAY, text)
     return _OR_QUOTED.sub("”或者", text)
 
 
@@ -216,8 +223,12 @@ def _buttons_hint(message: Dict[str, Any]) -> str:
     if not titles or all(t in text for t in titles):
         return ""
     quoted = [f"“{t}”" for t in titles]
-    options = quoted[0] if len(quoted) == 1 else "、".join(quoted[:-1]) + "或者" + quoted[-1]
-    return f"\n您可以说{options}。"
+    options = (
+        quoted[0]
+        if len(quoted) == 1
+        else "、".join(quoted[:-1]) + templates.SPEECH_OR + quoted[-1]
+    )
+    return "\n" + templates.SPEECH_OPTIONS.format(options=options)
 
 
 def _sentences(message: Dict[str, Any]) -> List[Sentence]:

@@ -57,6 +57,16 @@ WEB_ERROR_MESSAGES = {
 }
 
 # --- voice assistant (channels/voice) ---
+# How screen-only wording is said aloud (channels/speech.py).
+SPEECH_MASKED_PHONE = "尾号{tail}的号码"
+SPEECH_OR_SAY_ITEM = "，或者直接说“{item}”"
+SPEECH_OR_SAY_NAME = "，或者直接说会员名称"
+SPEECH_CHOOSE_BY_ORDINAL = "请说“第一个”“第二个”这样的序号，或者直接说会员名称"
+SPEECH_SAY_FIRST = "您可以说“第一个”"
+SPEECH_IF_SO_SAY = "的话，直接说"
+SPEECH_SAY = "说"
+SPEECH_OR = "或者"
+SPEECH_OPTIONS = "您可以说{options}。"
 VOICE_NO_INPUT = "抱歉，我没有听清。"
 VOICE_REPROMPT = "请问还有什么可以帮您？"
 VOICE_WELCOME_BACK = "欢迎回来，我们接着刚才的办理。"
