@@ -237,3 +237,12 @@ def pg_schema(prefix: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the module's `db_url` fixture, with the schema at head."""
+    engine = make_engine(db_url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()

@@ -57,15 +57,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_engine(db_url: str) -> Iterator[Engine]:
-    """An engine on that database with the schema at head."""
-    engine = make_engine(db_url)
-    upgrade_schema(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def audited(db_engine, db_url, catalog, clock, partners) -> SubscriptionService:
     """A service on freshly seeded demo data."""
     settings = replace(Settings(), store_url=db_url)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from actions.settings import PROJECT_ROOT, Settings
 from actions.store import InvalidArgument, SubscriptionService
-from actions.store.db import make_engine, make_session_factory, upgrade_schema
+from actions.store.db import make_session_factory
 from actions.store.errors import TrackerStoreError
 from actions.store.retention import main
 from actions.store.retention_policy import RetentionPolicy, run_retention
@@ -91,15 +91,6 @@ def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """An empty store database."""
     with _database(backend, tmp_path / "store") as url:
         yield url
-
-
-@pytest.fixture
-def db_engine(db_url: str) -> Iterator[Engine]:
-    """The store's engine, schema at head."""
-    engine = make_engine(db_url)
-    upgrade_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
