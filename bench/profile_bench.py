@@ -58,7 +58,9 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-async def _measure(variant: str, conversations: int, work: Path) -> Dict[str, Any]:
+async def _measure(
+    variant: str, conversations: int, work: Path, pstats_out: Optional[Path] = None
+) -> Dict[str, Any]:
     from rasa.core.agent import load_agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.utils import AvailableEndpoints
@@ -121,6 +123,8 @@ async def _measure(variant: str, conversations: int, work: Path) -> Dict[str, An
         for _ in range(conversations):
             profiled += await conversation()
         profiler.disable()
+        if pstats_out:
+            profiler.dump_stats(str(pstats_out))
         return {**plain, "parts_ms_per_turn": _parts(pstats.Stats(profiler), profiled)}
     finally:
         action.terminate()
@@ -204,8 +208,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--conversations", type=int, default=12)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--pstats", type=Path, help="also write the raw cProfile stats here")
     args = parser.parse_args(argv)
-    result = asyncio.run(_measure(args.variant, args.conversations, args.work))
+    result = asyncio.run(_measure(args.variant, args.conversations, args.work, args.pstats))
     args.out.write_text(json.dumps(result), encoding="utf-8")
     return 0
 

@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse
 
 from channels import templates
 from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, RequestRejected, parse_chat_request
+from rasa_fixes import action_client
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health route and the checked webhook."""
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        # The kept-alive action server connections (rasa_fixes.action_client) close with Rasa.
+        hook.after_server_stop(action_client.close_sessions)
 
         @hook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

@@ -6,7 +6,14 @@ Each fix says what is wrong upstream, what it costs us, and how to tell it is st
 
 from __future__ import annotations
 
-from rasa_fixes import action_result, event_types
+from rasa_fixes import (
+    action_client,
+    action_result,
+    debug_copies,
+    event_types,
+    graph_runner,
+    rule_lookup,
+)
 
 _applied = False
 
@@ -18,4 +25,8 @@ def apply() -> None:
         return
     action_result.apply()
     event_types.apply()
+    debug_copies.apply()
+    graph_runner.apply()
+    rule_lookup.apply()
+    action_client.apply()
     _applied = True

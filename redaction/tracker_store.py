@@ -12,7 +12,9 @@ endpoints.yml:
 The wrapped store also feeds the event broker, so published events are redacted too. The
 tracker a turn works on stays complete in memory until the turn ends; what is read back on
 the next turn is the redacted copy, which is why actions never rely on a full phone number
-or a code kept in a slot.
+or a code kept in a slot. Events read back are known to be redacted and are not redacted
+again; so a store that already held unredacted conversations before this wrapper was put in
+front of it must be cleared of them (docs/retention.md), not relied on to be rewritten.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ from redaction.events import redact_event
 logger = logging.getLogger(__name__)
 
 
+# Set on the event objects read back from the wrapped store, which only ever receives
+# redacted events: a turn then redacts only its own new events, not the whole conversation
+# again (Rasa does not change an event once created; a changed copy is a new object).
+_CLEAN = "_redaction_clean"
+
+
+def mark_clean(events: Iterable[Event]) -> None:
+    """Marks events as holding nothing to redact, so saving them again skips the work."""
+    for event in events:
+        setattr(event, _CLEAN, True)
+
+
 def redacted_copy(tracker: DialogueStateTracker, domain: Domain) -> DialogueStateTracker:
     """A tracker holding the same events, each redacted.
 
@@ -42,6 +56,9 @@ def redacted_copy(tracker: DialogueStateTracker, domain: Domain) -> DialogueStat
     """
     events = []
     for event in tracker.events:
+        if getattr(event, _CLEAN, False):
+            events.append(event)
+            continue
         data = event.as_dict()
         redacted = redact_event(data)
         events.append(event if redacted == data else Event.from_parameters(redacted))
@@ -91,13 +108,13 @@ class RedactingTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The stored, redacted tracker."""
-        return await self._inner.retrieve(sender_id)
+        return _clean(await self._inner.retrieve(sender_id))
 
     async def retrieve_full_tracker(
         self, conversation_id: str
     ) -> Optional[DialogueStateTracker]:
         """The stored, redacted tracker with all sessions."""
-        return await self._inner.retrieve_full_tracker(conversation_id)
+        return _clean(await self._inner.retrieve_full_tracker(conversation_id))
 
     async def keys(self) -> Iterable[str]:
         """Conversation ids in the wrapped store."""
@@ -106,3 +123,10 @@ class RedactingTrackerStore(TrackerStore):
     async def exists(self, conversation_id: str) -> bool:
         """Whether the wrapped store has this conversation."""
         return await self._inner.exists(conversation_id)
+
+
+def _clean(tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+    """`tracker` as read back from the wrapped store, its events marked clean."""
+    if tracker is not None:
+        mark_clean(tracker.events)
+    return tracker

@@ -175,6 +175,28 @@ def test_a_second_save_adds_only_the_new_events(tmp_path) -> None:
     assert len(asyncio.run(store.retrieve("conv-1")).events) == len(tracker.events)
 
 
+def test_events_read_back_are_not_redacted_again(monkeypatch) -> None:
+    """A turn redacts only its own new events; what came from the store is already clean."""
+    import redaction.tracker_store as module
+
+    store = RedactingTrackerStore(DOMAIN)
+    asyncio.run(store.save(_conversation()))
+    tracker = asyncio.run(store.retrieve("conv-1"))
+    seen: List[Dict[str, Any]] = []
+
+    def counting(event: Dict[str, Any]) -> Dict[str, Any]:
+        seen.append(event)
+        return redact_event(event)
+
+    monkeypatch.setattr(module, "redact_event", counting)
+    tracker.update(UserUttered(f"换成{PHONE}吧", {"name": "inform", "confidence": 1.0}))
+    asyncio.run(store.save(tracker))
+    assert [e["event"] for e in seen] == ["user"]
+    stored = asyncio.run(store.retrieve("conv-1"))
+    assert stored.events[-1].text == "换成138****8000吧"
+    _assert_clean(json.dumps([e.as_dict() for e in stored.events], ensure_ascii=False))
+
+
 def test_log_records_are_redacted_whatever_the_handler(caplog) -> None:
     """Once installed, every record's message (and traceback) is redacted at creation."""
     logs.install()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import sessionmaker
@@ -101,6 +101,22 @@ def test_make_engine_creates_the_sqlite_folder_and_enforces_foreign_keys(tmp_pat
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert (tmp_path / "a" / "b").is_dir()
+    finally:
+        engine.dispose()
+
+
+def test_a_sqlite_file_connection_is_reused_across_transactions(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    opened = []
+    event.listen(engine, "connect", lambda dbapi_connection, _record: opened.append(1))
+    try:
+        for _ in range(5):
+            with unit_of_work(make_session_factory(engine)) as session:
+                assert session.execute(text("SELECT 1")).scalar() == 1
+        assert len(opened) == 1
+        # Reused connections keep the per-connection settings.
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
 
