@@ -13,6 +13,7 @@ from rasa_fixes import (
     event_types,
     graph_runner,
     rule_lookup,
+    tracker_json,
 )
 
 _applied = False
@@ -29,4 +30,5 @@ def apply() -> None:
     graph_runner.apply()
     rule_lookup.apply()
     action_client.apply()
+    tracker_json.apply()
     _applied = True
