@@ -47,13 +47,11 @@ def current_subscription(tracker: Tracker, runtime: Runtime) -> Optional[Any]:
     if not raw or not phone:
         return None
     try:
-        sub = runtime.store.subscription(int(raw))
+        subscription_id = int(raw)
     except ValueError:
         return None
-    if sub is None:
-        return None
-    owned = {s.id for s in runtime.store.subscriptions(phone)}
-    return sub if sub.id in owned else None
+    # One read instead of the membership and then all of the holder's to check ownership.
+    return runtime.store.owned_subscription(subscription_id, phone)
 
 
 class ActionAskSubscriptionId(Action):

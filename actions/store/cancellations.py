@@ -5,21 +5,60 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from actions.partners.base import PartnerError, PartnerTimeout
 from actions.store.context import StoreContext, audit
+from actions.store.db import Executor
 from actions.store.errors import IdempotencyConflict, PartnerNotConfigured, ReferenceExhausted
-from actions.store.models import PARTNER_CHANNELS, Account, Cancellation, Subscription
-from actions.store.privacy import normalize_phone, phone_index
-from actions.store.queries import load_subscription
+from actions.store.models import PARTNER_CHANNELS, Cancellation, Subscription
+from actions.store.privacy import mask_phones_in_text, normalize_phone, phone_index
+from actions.store.queries import load_subscription, owned_subscription_rows, subscription_view
 from actions.store.references import CANCELLATION_PREFIX, new_reference
 from actions.store.views import CancelOutcome, SubscriptionView
 
 # A collision among 32**5 random parts per day is rare; a few retries make it vanish.
 REFERENCE_ATTEMPTS = 5
+
+# The statements of a cancellation, built once (see queries.py); Core, as no ORM object is
+# needed: the views are made from plain rows.
+_subscriptions = Subscription.__table__
+_cancellations = Cancellation.__table__
+# The holder's subscription as a view, then its partner agreement id.
+_OWNED = owned_subscription_rows(_subscriptions.c.partner_agreement_id)
+# The cancellation made with a request's key, and the subscription's own; at most two rows.
+_CANCELLATIONS = select(
+    _cancellations.c.subscription_id,
+    _cancellations.c.idempotency_key,
+    _cancellations.c.reference,
+    _cancellations.c.requested_at,
+    _cancellations.c.effective_until,
+).where(
+    or_(
+        _cancellations.c.idempotency_key == bindparam("idempotency_key"),
+        _cancellations.c.subscription_id == bindparam("subscription_id"),
+    )
+)
+# FOR UPDATE: the row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock).
+_LOCK = (
+    select(_subscriptions.c.status, _subscriptions.c.billing_channel, _subscriptions.c.period_end)
+    .where(_subscriptions.c.id == bindparam("subscription_id"))
+    .with_for_update()
+)
+_MARK_CANCELLED = (
+    update(_subscriptions)
+    .where(_subscriptions.c.id == bindparam("subscription_id"))
+    .values(status="cancelled", auto_renew=False, next_charge_at=None)
+)
+_INSERT_CANCELLATION = insert(_cancellations)
+_BY_REFERENCE = select(
+    _cancellations.c.id,
+    _cancellations.c.reference,
+    _cancellations.c.conversation_id,
+    _cancellations.c.channel,
+).where(_cancellations.c.reference == bindparam("reference"))
+_SET_REASON = update(_cancellations).where(_cancellations.c.id == bindparam("cancellation_id"))
 
 
 def cancel(
@@ -33,10 +72,13 @@ def cancel(
 ) -> CancelOutcome:
     """Cancels the subscription if it is `phone`'s; safe to repeat with the same key."""
     phone = normalize_phone(phone)
-    with ctx.transaction() as session:
-        owned = _owned_subscription(session, phone_index(ctx.phones, phone), subscription_id)
-        view = load_subscription(session, subscription_id) if owned else None
-        answer = _answer_without_cancelling(session, owned, view, idempotency_key)
+    with ctx.core_transaction() as session:
+        owned = session.execute(
+            _OWNED,
+            {"subscription_id": subscription_id, "phone_index": phone_index(ctx.phones, phone)},
+        ).one_or_none()
+        view = subscription_view(owned) if owned else None
+        answer = _answer_without_cancelling(session, view, idempotency_key)
         # Every request is on record, with the answer when no cancellation attempt follows.
         audit(
             session,
@@ -52,7 +94,7 @@ def cancel(
         )
         if answer is not None:
             return answer
-        billing_channel = owned.billing_channel
+        billing_channel = view.billing_channel
         agreement_id = owned.partner_agreement_id
 
     confirmation: Optional[str] = None
@@ -92,48 +134,42 @@ def cancel(
 
 
 def _answer_without_cancelling(
-    session: Session,
-    owned: Optional[Subscription],
-    view: Optional[SubscriptionView],
-    idempotency_key: str,
+    session: Executor, view: Optional[SubscriptionView], idempotency_key: str
 ) -> Optional[CancelOutcome]:
     """The answer when there is nothing to cancel here, or None to go ahead."""
-    if owned is None:
+    if view is None:
         return CancelOutcome("not_found", None, None, None, None)
-    existing = _existing_outcome(session, owned.id, idempotency_key)
+    existing = _existing_outcome(session, view.id, idempotency_key, known_status=view.status)
     if existing is not None:
         return existing
-    if owned.billing_channel == "app_store":
+    if view.billing_channel == "app_store":
         # Apple subscriptions can only be cancelled on the user's device.
         return CancelOutcome("app_store", view, None, None, None)
     return None
 
 
-def _owned_subscription(
-    session: Session, index: str, subscription_id: int
-) -> Optional[Subscription]:
-    return session.execute(
-        select(Subscription)
-        .join(Account, Account.id == Subscription.account_id)
-        .where(Subscription.id == subscription_id, Account.phone_index == index)
-    ).scalar_one_or_none()
-
-
 def _existing_outcome(
-    session: Session, subscription_id: int, idempotency_key: str
+    session: Executor,
+    subscription_id: int,
+    idempotency_key: str,
+    known_status: Optional[str] = None,
 ) -> Optional[CancelOutcome]:
-    """The answer for a subscription that is cancelled already, or None if it is not."""
-    by_key = session.execute(
-        select(Cancellation).where(Cancellation.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
+    """The answer for a subscription that is cancelled already, or None if it is not.
+
+    `known_status` is the subscription's status if this transaction read it already: then the
+    subscription is read again only for an answer, which needs it as fresh as the cancellation.
+    """
+    rows = session.execute(
+        _CANCELLATIONS, {"idempotency_key": idempotency_key, "subscription_id": subscription_id}
+    ).all()
+    by_key = next((row for row in rows if row.idempotency_key == idempotency_key), None)
     if by_key is not None and by_key.subscription_id != subscription_id:
         raise IdempotencyConflict("this idempotency key was used for another subscription")
-    cancellation = (
-        by_key
-        or session.execute(
-            select(Cancellation).where(Cancellation.subscription_id == subscription_id)
-        ).scalar_one_or_none()
+    cancellation = by_key or next(
+        (row for row in rows if row.subscription_id == subscription_id), None
     )
+    if cancellation is None and known_status not in (None, "cancelled"):
+        return None
     view = load_subscription(session, subscription_id)
     if cancellation is not None:
         # A repeat of the same request gets the same answer as the first time.
@@ -166,7 +202,7 @@ def _record_cancellation(
         now = ctx.now()
         reference = new_reference(CANCELLATION_PREFIX, ctx.local_day(now))
         try:
-            with ctx.transaction() as session:
+            with ctx.core_transaction() as session:
                 return _mark_cancelled(
                     session,
                     subscription_id,
@@ -180,7 +216,7 @@ def _record_cancellation(
                 )
         except IntegrityError:
             # Another request cancelled it between our read and our write: answer with its row.
-            with ctx.transaction() as session:
+            with ctx.core_transaction() as session:
                 existing = _existing_outcome(session, subscription_id, idempotency_key)
                 if existing is not None:
                     return existing
@@ -194,7 +230,7 @@ def _record_cancellation(
 
 
 def _mark_cancelled(
-    session: Session,
+    session: Executor,
     subscription_id: int,
     *,
     now: datetime,
@@ -206,25 +242,24 @@ def _mark_cancelled(
     confirmation: Optional[str],
 ) -> CancelOutcome:
     # The row lock makes concurrent requests for one subscription wait here, one at a time.
-    subscription = session.execute(
-        select(Subscription).where(Subscription.id == subscription_id).with_for_update()
-    ).scalar_one()
-    existing = _existing_outcome(session, subscription_id, idempotency_key)
+    locked = session.execute(_LOCK, {"subscription_id": subscription_id}).one()
+    existing = _existing_outcome(
+        session, subscription_id, idempotency_key, known_status=locked.status
+    )
     if existing is not None:
         return existing
-    subscription.status = "cancelled"
-    subscription.auto_renew = False
-    subscription.next_charge_at = None
-    session.add(
-        Cancellation(
-            reference=reference,
-            subscription_id=subscription_id,
-            idempotency_key=idempotency_key,
-            channel=channel,
-            conversation_id=conversation_id,
-            requested_at=now,
-            effective_until=subscription.period_end,
-        )
+    session.execute(_MARK_CANCELLED, {"subscription_id": subscription_id})
+    session.execute(
+        _INSERT_CANCELLATION,
+        {
+            "reference": reference,
+            "subscription_id": subscription_id,
+            "idempotency_key": idempotency_key,
+            "channel": channel,
+            "conversation_id": conversation_id,
+            "requested_at": now,
+            "effective_until": locked.period_end,
+        },
     )
     audit(
         session,
@@ -236,18 +271,38 @@ def _mark_cancelled(
         detail={
             "subscription_id": subscription_id,
             "reference": reference,
-            "billing_channel": subscription.billing_channel,
+            "billing_channel": locked.billing_channel,
             "partner_confirmation": confirmation,
         },
     )
-    session.flush()
     return CancelOutcome(
         "cancelled",
         load_subscription(session, subscription_id),
         reference,
         now,
-        subscription.period_end,
+        locked.period_end,
     )
+
+
+def record_reason(ctx: StoreContext, reference: str, reason: str, max_length: int) -> bool:
+    """Stores why the user cancelled on the cancellation `reference`; False if there is none."""
+    with ctx.core_transaction() as session:
+        cancellation = session.execute(_BY_REFERENCE, {"reference": reference}).one_or_none()
+        if cancellation is None:
+            return False
+        # A number typed into the reason is masked: no full phone is stored in the clear.
+        stored = mask_phones_in_text((reason or "").strip())[:max_length] or None
+        session.execute(_SET_REASON, {"cancellation_id": cancellation.id, "reason": stored})
+        # The text itself stays out of the audit log: it is the user's own words.
+        audit(
+            session,
+            at=ctx.now(),
+            action="cancellation_reason_recorded",
+            conversation_id=cancellation.conversation_id,
+            channel=cancellation.channel,
+            detail={"reference": cancellation.reference, "given": bool(stored)},
+        )
+        return True
 
 
 def _audit_partner_failure(
@@ -258,7 +313,7 @@ def _audit_partner_failure(
     channel: str,
     conversation_id: str,
 ) -> None:
-    with ctx.transaction() as session:
+    with ctx.core_transaction() as session:
         audit(
             session,
             at=ctx.now(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from actions.store.context import StoreContext, audit
@@ -17,6 +17,7 @@ from actions.store.views import TicketView
 REFERENCE_ATTEMPTS = 5
 MAX_SUMMARY_LENGTH = 2000
 MAX_ERROR_LENGTH = 500
+_INSERT_SMS = insert(SmsMessage.__table__)
 
 
 def load_ticket(ctx: StoreContext, reference: str) -> Optional[TicketView]:
@@ -98,15 +99,17 @@ def record_sms(
         raise InvalidArgument(f"status must be one of {SMS_STATUSES}")
     phone = normalize_phone(phone)
     now = ctx.now()
-    with ctx.transaction() as session:
-        session.add(
-            SmsMessage(
-                phone_masked=mask_phone(phone),
-                kind=kind,
-                status=status,
-                error=mask_phones_in_text(error)[:MAX_ERROR_LENGTH] if error else None,
-                created_at=now,
-            )
+    with ctx.core_transaction() as session:
+        # Core, like the audit row: nothing reads the row back in this transaction.
+        session.execute(
+            _INSERT_SMS,
+            {
+                "phone_masked": mask_phone(phone),
+                "kind": kind,
+                "status": status,
+                "error": mask_phones_in_text(error)[:MAX_ERROR_LENGTH] if error else None,
+                "created_at": now,
+            },
         )
         # The gateway's error text stays in sms_messages; the audit row says only what happened.
         audit(

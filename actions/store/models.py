@@ -175,6 +175,8 @@ class VerificationChallenge(Base):
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         *_phone_checks(),
         Index(None, "phone_index", "created_at"),
+        # conversation_phone finds a conversation's challenges by it on every form step.
+        Index(None, "conversation_id"),
     )
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from actions.store.cipher import PhoneCipher
+from actions.store.db import Executor
 from actions.store.errors import InvalidPhone, PhoneKeyError
 from actions.store.models import Account
 from redaction import text as text_rules
@@ -67,7 +67,7 @@ def phone_from_store(cipher: PhoneCipher, ciphertext: str) -> str:
     return cipher.decrypt(ciphertext)
 
 
-def check_phone_keys(session: Session, cipher: PhoneCipher) -> bool:
+def check_phone_keys(session: Executor, cipher: PhoneCipher) -> bool:
     """Checks the keys against one stored account; False if there is none to check.
 
     A wrong encryption key fails loudly on the first read anyway, but a wrong blind-index key

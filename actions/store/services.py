@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Mapping, Optional
 
-from sqlalchemy import select
-
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
 from actions.store import cancellations, charges, handoff, queries, verification
 from actions.store.cipher import PhoneCipher, load_phone_cipher
-from actions.store.context import StoreContext, audit
+from actions.store.context import StoreContext
 from actions.store.db import SessionFactory
-from actions.store.models import Cancellation
-from actions.store.privacy import mask_phones_in_text, normalize_phone
+from actions.store.privacy import normalize_phone
 from actions.store.references import normalize_reference
 from actions.store.views import (
     AccountView,
@@ -76,13 +73,20 @@ class SubscriptionService:
 
     def subscriptions(self, phone: str) -> list[SubscriptionView]:
         """Every membership of `phone`: active first, then by next charge."""
-        with self._ctx.transaction() as session:
+        with self._ctx.core_transaction() as session:
             return queries.load_subscriptions(session, self.phone_cipher, normalize_phone(phone))
 
     def subscription(self, subscription_id: int) -> Optional[SubscriptionView]:
         """One membership by id, or None."""
-        with self._ctx.transaction() as session:
+        with self._ctx.core_transaction() as session:
             return queries.load_subscription(session, subscription_id)
+
+    def owned_subscription(self, subscription_id: int, phone: str) -> Optional[SubscriptionView]:
+        """One membership by id if it is `phone`'s, else None (not found, or another's)."""
+        with self._ctx.core_transaction() as session:
+            return queries.load_owned_subscription(
+                session, self.phone_cipher, normalize_phone(phone), subscription_id
+            )
 
     # Verification
 
@@ -134,25 +138,7 @@ class SubscriptionService:
         wanted = normalize_reference(reference)
         if wanted is None:
             return False
-        with self._ctx.transaction() as session:
-            cancellation = session.execute(
-                select(Cancellation).where(Cancellation.reference == wanted)
-            ).scalar_one_or_none()
-            if cancellation is None:
-                return False
-            # A number typed into the reason is masked: no full phone is stored in the clear.
-            reason = mask_phones_in_text((reason or "").strip())
-            cancellation.reason = reason[:MAX_REASON_LENGTH] or None
-            # The text itself stays out of the audit log: it is the user's own words.
-            audit(
-                session,
-                at=self.now(),
-                action="cancellation_reason_recorded",
-                conversation_id=cancellation.conversation_id,
-                channel=cancellation.channel,
-                detail={"reference": cancellation.reference, "given": bool(cancellation.reason)},
-            )
-            return True
+        return cancellations.record_reason(self._ctx, wanted, reason, MAX_REASON_LENGTH)
 
     def cancellation(self, reference: str) -> Optional[CancellationView]:
         """The cancellation with this reference (as typed or said), or None."""

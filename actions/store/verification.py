@@ -11,13 +11,14 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Row
 
 from actions.settings import Settings
 from actions.store.context import StoreContext, audit
+from actions.store.db import Executor
 from actions.store.models import VerificationChallenge, VerificationLock
 from actions.store.privacy import StoredPhone, normalize_phone, phone_from_store, stored_phone
 from actions.store.views import CodeCheck, CodeIssue
@@ -45,37 +46,68 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def _active_lock(session: Session, stored: StoredPhone, now: datetime) -> Optional[datetime]:
+_challenges = VerificationChallenge.__table__
+_locks = VerificationLock.__table__
+
+# The statements of issuing and checking codes, built once with bind parameters (see
+# queries.py). Core throughout: what is read are plain values, and each write is one row.
+_LOCKED_UNTIL = select(_locks.c.locked_until).where(
+    _locks.c.phone_index == bindparam("phone_index")
+)
+# FOR UPDATE: the row lock serialises requests for a phone that already has a code
+# (PostgreSQL; on SQLite, BEGIN IMMEDIATE already holds the database's write lock).
+_LATEST_CHALLENGE = (
+    select(
+        _challenges.c.id,
+        _challenges.c.code_hash,
+        _challenges.c.conversation_id,
+        _challenges.c.created_at,
+        _challenges.c.expires_at,
+        _challenges.c.attempts,
+        _challenges.c.consumed_at,
+    )
+    .where(_challenges.c.phone_index == bindparam("phone_index"))
+    .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_SENT_SINCE = select(func.count(), func.min(_challenges.c.created_at)).where(
+    _challenges.c.phone_index == bindparam("phone_index"),
+    _challenges.c.created_at > bindparam("since"),
+)
+_INSERT_CHALLENGE = insert(_challenges)
+# The columns to set are the parameters given besides challenge_id.
+_UPDATE_CHALLENGE = update(_challenges).where(_challenges.c.id == bindparam("challenge_id"))
+_DELETE_CHALLENGE = delete(_challenges).where(_challenges.c.id == bindparam("challenge_id"))
+_LOCK_ROW = (
+    select(_locks.c.id).where(_locks.c.phone_index == bindparam("phone_index")).with_for_update()
+)
+_INSERT_LOCK = insert(_locks)
+_UPDATE_LOCK = update(_locks).where(_locks.c.id == bindparam("lock_id"))
+
+
+def _active_lock(session: Executor, stored: StoredPhone, now: datetime) -> Optional[datetime]:
     locked_until = session.execute(
-        select(VerificationLock.locked_until).where(VerificationLock.phone_index == stored.index)
+        _LOCKED_UNTIL, {"phone_index": stored.index}
     ).scalar_one_or_none()
     return locked_until if locked_until is not None and locked_until > now else None
 
 
-def _latest_challenge(
-    session: Session, stored: StoredPhone, for_update: bool = False
-) -> Optional[VerificationChallenge]:
-    statement = (
-        select(VerificationChallenge)
-        .where(VerificationChallenge.phone_index == stored.index)
-        .order_by(VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc())
-        .limit(1)
-    )
-    if for_update:
-        statement = statement.with_for_update()
-    return session.execute(statement).scalar_one_or_none()
+def _latest_challenge(session: Executor, stored: StoredPhone) -> Optional[Row]:
+    """The phone's newest challenge, locked for update, or None."""
+    return session.execute(_LATEST_CHALLENGE, {"phone_index": stored.index}).one_or_none()
 
 
-def _lock(session: Session, stored: StoredPhone, until: datetime) -> None:
-    lock = session.execute(
-        select(VerificationLock)
-        .where(VerificationLock.phone_index == stored.index)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if lock is None:
-        session.add(VerificationLock(**stored.columns(), locked_until=until))
+def _update_challenge(session: Executor, challenge_id: int, **values: Any) -> None:
+    session.execute(_UPDATE_CHALLENGE, {"challenge_id": challenge_id, **values})
+
+
+def _lock(session: Executor, stored: StoredPhone, until: datetime) -> None:
+    lock_id = session.execute(_LOCK_ROW, {"phone_index": stored.index}).scalar_one_or_none()
+    if lock_id is None:
+        session.execute(_INSERT_LOCK, {**stored.columns(), "locked_until": until})
     else:
-        lock.locked_until = until
+        session.execute(_UPDATE_LOCK, {"lock_id": lock_id, "locked_until": until})
 
 
 def issue_code(
@@ -86,7 +118,7 @@ def issue_code(
     stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
-    with ctx.transaction() as session:
+    with ctx.core_transaction() as session:
         locked_until = _active_lock(session, stored, now)
         if locked_until is not None:
             issue = CodeIssue("locked", None, None, locked_until)
@@ -105,7 +137,7 @@ def issue_code(
 
 
 def _issue_unlocked(
-    session: Session,
+    session: Executor,
     settings: Settings,
     phone: str,
     stored: StoredPhone,
@@ -114,15 +146,12 @@ def _issue_unlocked(
 ) -> CodeIssue:
     # The row lock serialises requests for a phone that already has a code; two first-ever
     # requests racing may both issue, and then only the newer code is valid, as after a resend.
-    latest = _latest_challenge(session, stored, for_update=True)
+    latest = _latest_challenge(session, stored)
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:
         return CodeIssue("too_soon", None, None, latest.created_at + interval)
     in_last_hour = session.execute(
-        select(func.count(), func.min(VerificationChallenge.created_at)).where(
-            VerificationChallenge.phone_index == stored.index,
-            VerificationChallenge.created_at > now - _HOUR,
-        )
+        _SENT_SINCE, {"phone_index": stored.index, "since": now - _HOUR}
     ).one()
     if in_last_hour[0] >= settings.resend_per_hour:
         return CodeIssue("hourly_limit", None, None, in_last_hour[1] + _HOUR)
@@ -139,18 +168,19 @@ def _issue_unlocked(
             carried = latest.attempts
         # Only the newest code is valid.
         if latest.consumed_at is None and latest.expires_at > now:
-            latest.expires_at = now
+            _update_challenge(session, latest.id, expires_at=now)
     code = _new_code()
     expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
-    session.add(
-        VerificationChallenge(
+    session.execute(
+        _INSERT_CHALLENGE,
+        {
             **stored.columns(),
-            code_hash=code_hash(settings, phone, code),
-            conversation_id=conversation_id,
-            created_at=now,
-            expires_at=expires_at,
-            attempts=carried,
-        )
+            "code_hash": code_hash(settings, phone, code),
+            "conversation_id": conversation_id,
+            "created_at": now,
+            "expires_at": expires_at,
+            "attempts": carried,
+        },
     )
     return CodeIssue("issued", code, expires_at, now + interval)
 
@@ -163,7 +193,7 @@ def check_code(
     stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
-    with ctx.transaction() as session:
+    with ctx.core_transaction() as session:
         result = _check(session, settings, phone, stored, code, conversation_id, now, channel)
         audit(
             session,
@@ -178,7 +208,7 @@ def check_code(
 
 
 def _check(
-    session: Session,
+    session: Executor,
     settings: Settings,
     phone: str,
     stored: StoredPhone,
@@ -191,7 +221,7 @@ def _check(
     locked_until = _active_lock(session, stored, now)
     if locked_until is not None:
         return CodeCheck("locked", 0, locked_until)
-    challenge = _latest_challenge(session, stored, for_update=True)
+    challenge = _latest_challenge(session, stored)
     if (
         challenge is None
         or challenge.consumed_at is not None
@@ -205,12 +235,13 @@ def _check(
     # Hash whatever was given, so the comparison takes the same time for any input.
     given = code_hash(settings, phone, candidate)
     if _CODE.fullmatch(candidate) and hmac.compare_digest(given, challenge.code_hash):
-        challenge.consumed_at = now
+        _update_challenge(session, challenge.id, consumed_at=now)
         return CodeCheck("ok", max(0, maximum - challenge.attempts), None)
 
-    challenge.attempts += 1
-    remaining = maximum - challenge.attempts
+    attempts = challenge.attempts + 1
+    remaining = maximum - attempts
     if remaining > 0:
+        _update_challenge(session, challenge.id, attempts=attempts)
         return CodeCheck("wrong", remaining, None)
     until = now + timedelta(seconds=settings.lockout_seconds)
     _lock(session, stored, until)
@@ -221,11 +252,30 @@ def _check(
         conversation_id=conversation_id,
         channel=channel,
         phone=phone,
-        detail={"locked_until": until.isoformat(), "attempts": challenge.attempts},
+        detail={"locked_until": until.isoformat(), "attempts": attempts},
     )
     # The code is burnt: after the lockout a new one must be requested.
-    challenge.expires_at = now
+    _update_challenge(session, challenge.id, attempts=attempts, expires_at=now)
     return CodeCheck("locked", 0, until)
+
+
+# conversation_phone's two reads, built once (see queries.py): the phone a code was last sent
+# to in a conversation, and the phone last proved there.
+_LAST_SENT = (
+    select(_challenges.c.phone_ciphertext)
+    .where(_challenges.c.conversation_id == bindparam("conversation_id"))
+    .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
+    .limit(1)
+)
+_LAST_PROVED = (
+    select(_challenges.c.phone_ciphertext)
+    .where(
+        _challenges.c.conversation_id == bindparam("conversation_id"),
+        _challenges.c.consumed_at.is_not(None),
+    )
+    .order_by(_challenges.c.consumed_at.desc(), _challenges.c.id.desc())
+    .limit(1)
+)
 
 
 def conversation_phone(ctx: StoreContext, conversation_id: str, verified: bool) -> Optional[str]:
@@ -233,19 +283,11 @@ def conversation_phone(ctx: StoreContext, conversation_id: str, verified: bool) 
 
     Conversations keep only the masked number; this is how actions get the real one back.
     """
-    statement = select(VerificationChallenge.phone_ciphertext).where(
-        VerificationChallenge.conversation_id == conversation_id
-    )
-    if verified:
-        statement = statement.where(VerificationChallenge.consumed_at.is_not(None)).order_by(
-            VerificationChallenge.consumed_at.desc(), VerificationChallenge.id.desc()
-        )
-    else:
-        statement = statement.order_by(
-            VerificationChallenge.created_at.desc(), VerificationChallenge.id.desc()
-        )
-    with ctx.transaction() as session:
-        token = session.execute(statement.limit(1)).scalar_one_or_none()
+    statement = _LAST_PROVED if verified else _LAST_SENT
+    with ctx.core_transaction() as session:
+        token = session.execute(
+            statement, {"conversation_id": conversation_id}
+        ).scalar_one_or_none()
     return None if token is None else phone_from_store(ctx.phones, token)
 
 
@@ -260,11 +302,11 @@ def withdraw_code(
     phone = normalize_phone(phone)
     stored = stored_phone(ctx.phones, phone)
     now = ctx.now()
-    with ctx.transaction() as session:
-        latest = _latest_challenge(session, stored, for_update=True)
+    with ctx.core_transaction() as session:
+        latest = _latest_challenge(session, stored)
         if latest is None or latest.conversation_id != conversation_id or latest.consumed_at:
             return False
-        session.delete(latest)
+        session.execute(_DELETE_CHALLENGE, {"challenge_id": latest.id})
         audit(
             session,
             at=now,

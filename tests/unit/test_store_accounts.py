@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, fields
 from datetime import datetime
 
 import pytest
 
-from actions.store import AccountView, InvalidPhone, SubscriptionService, SubscriptionView
+from actions.store import AccountView, InvalidPhone, SubscriptionService, SubscriptionView, queries
+from actions.store.models import Subscription
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -53,3 +54,25 @@ def test_a_naive_clock_is_refused(session_factory, catalog, settings) -> None:
     naive = SubscriptionService(session_factory, catalog, settings, {}, datetime.now)
     with pytest.raises(ValueError):
         naive.issue_code(ZHANG, "c")
+
+
+def test_an_owned_subscription_is_found_only_for_its_holder(service) -> None:
+    tencent = next(v for v in service.subscriptions(ZHANG) if v.product_code == "tencent_video")
+    assert (
+        service.owned_subscription(tencent.id, ZHANG) == tencent == service.subscription(tencent.id)
+    )
+    assert service.owned_subscription(tencent.id, LI) is None  # another holder's
+    assert service.owned_subscription(987_654, ZHANG) is None
+    with pytest.raises(InvalidPhone):
+        service.owned_subscription(tencent.id, "12345")
+    # A cancelled one carries its cancellation, as in the holder's list.
+    for view in service.subscriptions(ZHANG):
+        assert service.owned_subscription(view.id, ZHANG) == view
+
+
+def test_the_views_columns_are_read_in_field_order() -> None:
+    # Views are made positionally from the rows of subscription_rows().
+    names = [column.name for column in queries.subscription_rows().selected_columns]
+    assert names == [field.name for field in fields(SubscriptionView)]
+    extra = queries.subscription_rows(Subscription.__table__.c.partner_agreement_id)
+    assert [column.name for column in extra.selected_columns][-1] == "partner_agreement_id"

@@ -281,3 +281,57 @@ def test_views_are_frozen_snapshots(service, subscription_of) -> None:
     assert isinstance(view.price, Decimal)
     with pytest.raises(AttributeError):
         view.status = "cancelled"
+
+
+def test_a_subscription_cancelled_elsewhere_is_already_cancelled_without_a_reference(
+    service, subscription_of, session_factory, partners
+) -> None:
+    # Cancelled outside this assistant: the row says so, but there is no cancellation row.
+    sub_id = subscription_of(LI, "爱奇艺黄金VIP")
+    with session_factory.begin() as session:
+        session.get(Subscription, sub_id).status = "cancelled"
+    outcome = _cancel(service, sub_id, LI)
+    assert (outcome.status, outcome.reference, outcome.cancelled_at) == (
+        "already_cancelled",
+        None,
+        None,
+    )
+    assert outcome.effective_until == outcome.subscription.period_end
+    assert outcome.subscription == service.subscription(sub_id)
+    assert partners["alipay"].calls == []
+    assert _cancellation_rows(session_factory, sub_id) == []
+
+
+def test_a_cancellation_made_while_the_partner_answered_is_the_answer(
+    service, subscription_of, session_factory, partners, clock
+) -> None:
+    # Another request wins while this one waits for the partner: the write finds its row
+    # (under the row lock) and answers with it instead of cancelling twice.
+    sub_id = subscription_of(LI, "爱奇艺黄金VIP")
+    confirm = partners["alipay"].cancel_agreement
+
+    def winner_first(**call: str) -> str:
+        with session_factory.begin() as session:
+            session.add(
+                Cancellation(
+                    reference="TD20261124K7M2Q5",
+                    subscription_id=sub_id,
+                    idempotency_key="winner",
+                    channel="voice",
+                    conversation_id="other",
+                    requested_at=clock(),
+                    effective_until=clock() + timedelta(days=10),
+                )
+            )
+        return confirm(**call)
+
+    partners["alipay"].cancel_agreement = winner_first
+    outcome = _cancel(service, sub_id, LI, key="loser")
+    assert (outcome.status, outcome.reference, outcome.repeat) == (
+        "already_cancelled",
+        "TD20261124K7M2Q5",
+        False,
+    )
+    assert outcome.subscription == service.subscription(sub_id)
+    assert outcome.subscription.reference == "TD20261124K7M2Q5"
+    assert len(_cancellation_rows(session_factory, sub_id)) == 1

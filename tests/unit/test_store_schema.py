@@ -8,18 +8,26 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import ContextManager
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.settings import PROJECT_ROOT, Settings
 from actions.store import StoreUnavailable, build_service
-from actions.store.db import make_engine, make_session_factory, unit_of_work, upgrade_schema
+from actions.store.db import (
+    MigratingSessionFactory,
+    connection_unit_of_work,
+    make_engine,
+    make_session_factory,
+    unit_of_work,
+    upgrade_schema,
+)
 from actions.store.models import (
     Account,
     Cancellation,
@@ -35,7 +43,8 @@ pytest_plugins = ["tests.unit.store_fixtures"]
 
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ZHANG = "13800138000"  # the contract's demo holder 张三
-HEAD = "0003"
+HEAD = "0004"
+SMS_ROW = "INSERT INTO sms_messages VALUES (1, 'x', 'other', 'sent', NULL, '2026-01-01')"
 
 TABLES = {
     "accounts",
@@ -293,3 +302,46 @@ def test_a_refused_postgres_connection_is_store_unavailable() -> None:
 def test_integrity_errors_are_not_disguised_as_outages(service, session_factory) -> None:
     with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
         session.add(_account(service, ZHANG, holder_name="twin", status="active"))
+
+
+def test_a_core_unit_of_work_runs_on_a_plain_connection_and_commits(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        migrating = MigratingSessionFactory(engine)
+        with connection_unit_of_work(migrating) as executor:  # upgrades the schema first
+            assert isinstance(executor, Connection)
+            executor.execute(text(SMS_ROW))
+        with connection_unit_of_work(make_session_factory(engine)) as executor:
+            assert isinstance(executor, Connection)
+            assert executor.execute(text("SELECT count(*) FROM sms_messages")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_core_unit_of_work_rolls_back_on_error_and_reports_outages(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with (
+        pytest.raises(ZeroDivisionError),
+        connection_unit_of_work(make_session_factory(engine)) as executor,
+    ):
+        executor.execute(text(SMS_ROW))
+        raise ZeroDivisionError
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sms_messages")).scalar() == 0
+    (tmp_path / "folder.db").mkdir()
+    broken = make_engine(f"sqlite:///{tmp_path / 'folder.db'}")
+    with pytest.raises(StoreUnavailable), connection_unit_of_work(make_session_factory(broken)):
+        pass
+
+
+def test_a_core_unit_of_work_falls_back_to_a_session(engine: Engine) -> None:
+    class Factory:
+        """A factory whose engine is unknown: it only opens sessions."""
+
+        def begin(self) -> ContextManager[Session]:
+            return make_session_factory(engine).begin()
+
+    with connection_unit_of_work(Factory()) as executor:
+        assert isinstance(executor, Session)
+        assert executor.execute(text("SELECT 1")).scalar() == 1

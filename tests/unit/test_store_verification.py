@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from actions.store import InvalidPhone, SubscriptionService
-from actions.store.models import AuditEvent, VerificationChallenge
+from actions.store import verification as verification_module
+from actions.store.models import AuditEvent, VerificationChallenge, VerificationLock
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -184,3 +185,64 @@ def test_phone_numbers_must_be_11_digits(service, phone: str) -> None:
         service.issue_code(phone, CONV)
     with pytest.raises(ValueError):
         service.check_code(phone, "123456", CONV)
+
+
+def test_conversation_phone_is_the_last_sent_and_the_last_proved(service, settings, clock) -> None:
+    assert service.conversation_phone(CONV) is None
+    assert service.conversation_phone(CONV, verified=True) is None
+    zhang = service.issue_code(ZHANG, CONV)
+    assert service.conversation_phone(CONV) == ZHANG
+    assert service.conversation_phone(CONV, verified=True) is None
+    assert service.check_code(ZHANG, zhang.code, CONV).status == "ok"
+    assert service.conversation_phone(CONV, verified=True) == ZHANG
+    # A code sent to another number here: the last sent changes, the last proved does not.
+    clock.advance(seconds=settings.resend_interval_seconds)
+    stranger = service.issue_code(STRANGER, CONV)
+    assert service.conversation_phone(CONV) == STRANGER
+    assert service.conversation_phone(CONV, verified=True) == ZHANG
+    clock.advance(seconds=1)
+    assert service.check_code(STRANGER, stranger.code, CONV).status == "ok"
+    assert service.conversation_phone(CONV, verified=True) == STRANGER
+    # Other conversations see none of it.
+    assert service.conversation_phone("another") is None
+    assert service.conversation_phone("another", verified=True) is None
+
+
+def test_conversation_phone_uses_the_conversation_index(service, session_factory) -> None:
+    # Without it, every form step after verification scans a day of codes.
+    service.issue_code(ZHANG, CONV)
+    with session_factory.begin() as session:
+        connection = session.connection()
+        for statement in (verification_module._LAST_SENT, verification_module._LAST_PROVED):
+            sql = str(statement.compile(connection))
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (CONV, 1, 0)).all()
+            details = " ".join(str(row[-1]) for row in plan)
+            assert "USING INDEX ix_verification_challenges_conversation_id" in details, details
+
+
+def test_withdrawing_forgets_only_this_conversations_unused_code(service, settings, clock) -> None:
+    assert not service.withdraw_code(ZHANG, CONV)  # nothing issued yet
+    service.issue_code(ZHANG, CONV)
+    assert not service.withdraw_code(ZHANG, "another")
+    assert service.withdraw_code(ZHANG, CONV)
+    assert service.conversation_phone(CONV) is None
+    # Withdrawn, it does not count towards the resend interval.
+    proved = service.issue_code(ZHANG, CONV)
+    assert proved.status == "issued"
+    assert service.check_code(ZHANG, proved.code, CONV).status == "ok"
+    assert not service.withdraw_code(ZHANG, CONV)  # a proved code stays
+
+
+def test_a_second_lockout_moves_the_same_lock(service, settings, clock, session_factory) -> None:
+    def lock_out() -> None:
+        issue = service.issue_code(ZHANG, CONV)
+        for _ in range(settings.max_code_attempts):
+            last = service.check_code(ZHANG, _wrong(issue.code), CONV)
+        assert last.status == "locked"
+
+    lock_out()
+    clock.advance(seconds=settings.lockout_seconds)
+    lock_out()
+    with session_factory.begin() as session:
+        (until,) = session.execute(select(VerificationLock.locked_until)).scalars().all()
+    assert until == clock() + timedelta(seconds=settings.lockout_seconds)
