@@ -13,6 +13,7 @@ from rasa_fixes import (
     event_types,
     graph_runner,
     rule_lookup,
+    slot_copy,
     tracker_json,
 )
 
@@ -31,4 +32,5 @@ def apply() -> None:
     rule_lookup.apply()
     action_client.apply()
     tracker_json.apply()
+    slot_copy.apply()
     _applied = True
