@@ -14,6 +14,7 @@ from rasa_fixes import (
     graph_runner,
     rule_lookup,
     slot_copy,
+    sparse_features,
     tracker_json,
 )
 
@@ -33,4 +34,5 @@ def apply() -> None:
     action_client.apply()
     tracker_json.apply()
     slot_copy.apply()
+    sparse_features.apply()
     _applied = True
