@@ -15,6 +15,7 @@ from rasa_fixes import (
     rule_lookup,
     slot_copy,
     sparse_features,
+    tf_predict,
     tracker_json,
 )
 
@@ -35,4 +36,5 @@ def apply() -> None:
     tracker_json.apply()
     slot_copy.apply()
     sparse_features.apply()
+    tf_predict.apply()
     _applied = True
