@@ -199,7 +199,9 @@ def run(results_dir: Path, quick: bool) -> Path:
             "(rule_lookup), kept-alive action-server connections and orjson request bodies "
             "(action_client), no deep copies for debug lines that are not emitted "
             "(debug_copies), stored trackers written by orjson (tracker_json), slots copied "
-            "directly (slot_copy). Outside it: events read back from the store are not "
+            "directly (slot_copy), a message's sparse features joined in one hstack "
+            "(sparse_features), DIET's traced graph called without TensorFlow's per-call "
+            "dispatch (tf_predict). Outside it: events read back from the store are not "
             "redacted again (redaction/tracker_store.py), and the action server's store reads "
             "are built-once Core statements (actions/store).",
             "Tried without gain: one TensorFlow thread (TF_INTER/INTRA_OP_PARALLELISM_THREADS"
