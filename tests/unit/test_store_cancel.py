@@ -199,12 +199,8 @@ def test_reusing_a_key_for_another_subscription_is_refused(service, subscription
         _cancel(service, subscription_of(ZHANG, "QQ音乐绿钻"), ZHANG, key="shared")
 
 
-def test_a_lost_race_is_answered_with_the_winners_row(
-    service, subscription_of, session_factory, clock
-) -> None:
-    # The winner's row exists but the subscription still reads active: exactly the state a
-    # loser sees between its read and its write. The unique constraint must catch it.
-    sub_id = subscription_of(ZHANG, "腾讯视频VIP")
+def _add_winners_cancellation(session_factory, sub_id: int, clock) -> None:
+    """Another request's cancellation of `sub_id` (reference TD20261124K7M2Q5), committed."""
     with session_factory.begin() as session:
         session.add(
             Cancellation(
@@ -217,6 +213,15 @@ def test_a_lost_race_is_answered_with_the_winners_row(
                 effective_until=clock() + timedelta(days=10),
             )
         )
+
+
+def test_a_lost_race_is_answered_with_the_winners_row(
+    service, subscription_of, session_factory, clock
+) -> None:
+    # The winner's row exists but the subscription still reads active: exactly the state a
+    # loser sees between its read and its write. The unique constraint must catch it.
+    sub_id = subscription_of(ZHANG, "腾讯视频VIP")
+    _add_winners_cancellation(session_factory, sub_id, clock)
     outcome = _cancel(service, sub_id, ZHANG, key="loser")
     assert (outcome.status, outcome.reference) == ("already_cancelled", "TD20261124K7M2Q5")
     assert len(_cancellation_rows(session_factory, sub_id)) == 1
@@ -311,18 +316,7 @@ def test_a_cancellation_made_while_the_partner_answered_is_the_answer(
     confirm = partners["alipay"].cancel_agreement
 
     def winner_first(**call: str) -> str:
-        with session_factory.begin() as session:
-            session.add(
-                Cancellation(
-                    reference="TD20261124K7M2Q5",
-                    subscription_id=sub_id,
-                    idempotency_key="winner",
-                    channel="voice",
-                    conversation_id="other",
-                    requested_at=clock(),
-                    effective_until=clock() + timedelta(days=10),
-                )
-            )
+        _add_winners_cancellation(session_factory, sub_id, clock)
         return confirm(**call)
 
     partners["alipay"].cancel_agreement = winner_first
