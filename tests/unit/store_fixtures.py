@@ -213,6 +213,14 @@ def add_subscription(
 PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def pg_unreachable(reason: str) -> None:
+    """Skips the test for an unreachable PostgreSQL, or fails it under CI=true."""
+    message = f"PostgreSQL at {PG_SERVER_URL} is unreachable: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 @contextmanager
 def pg_schema(prefix: str) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped at the end of the block.
@@ -226,10 +234,7 @@ def pg_schema(prefix: str) -> Iterator[str]:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except OperationalError as exc:
         admin.dispose()
-        message = f"PostgreSQL at {PG_SERVER_URL} is unreachable: {str(exc.orig).strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        pg_unreachable(str(exc.orig).strip())
     separator = "&" if "?" in PG_SERVER_URL else "?"
     try:
         yield f"{PG_SERVER_URL}{separator}options=-csearch_path%3D{schema}"

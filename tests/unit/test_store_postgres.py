@@ -5,10 +5,7 @@ Skipped when the server is unreachable, except on CI (CI=true), where that is a 
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -18,9 +15,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from actions.settings import Settings
 from actions.store import SubscriptionService
@@ -29,46 +26,19 @@ from actions.store.db import downgrade_schema, make_engine, make_session_factory
 from actions.store.models import Cancellation, Subscription, metadata
 from actions.store.references import is_valid_reference
 from actions.store.seed import seed_demo
+from tests.unit.store_fixtures import pg_schema, pg_unreachable
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 pytestmark = pytest.mark.postgres
 
-SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ZHANG, LI = "13800138000", "13900139000"
-
-
-def _unreachable(reason: str) -> None:
-    message = f"PostgreSQL at {SERVER_URL} is unreachable: {reason}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
-
-
-@contextmanager
-def _fresh_schema() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped at the end of the block."""
-    schema = f"store_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(SERVER_URL, future=True, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        _unreachable(str(exc.orig).strip())
-    separator = "&" if "?" in SERVER_URL else "?"
-    try:
-        yield f"{SERVER_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped after the module's tests."""
-    with _fresh_schema() as url:
+    with pg_schema("store_test") as url:
         yield url
 
 
@@ -253,7 +223,7 @@ def test_no_phone_is_stored_in_the_clear(
 
 def test_migration_0002_encrypts_plain_phones_and_downgrade_restores_them(plain_phones) -> None:
     cipher = PhoneCipher([Fernet.generate_key().decode()], "a-blind-index-key-for-pg-tests")
-    with _fresh_schema() as url:
+    with pg_schema("store_test") as url:
         engine = make_engine(url)
         try:
             upgrade_schema(engine, revision="0001")
@@ -294,7 +264,7 @@ def test_migration_0002_encrypts_plain_phones_and_downgrade_restores_them(plain_
 def test_an_unreachable_server_skips_locally_and_fails_on_ci(monkeypatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="unreachable"):
-        _unreachable("connection refused")
+        pg_unreachable("connection refused")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="unreachable"):
-        _unreachable("connection refused")
+        pg_unreachable("connection refused")
