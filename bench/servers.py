@@ -178,11 +178,23 @@ def _proc_status(pid: int, key: str) -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process."""
+    """User + system CPU time of a live process (its threads, not its children)."""
     with contextlib.suppress(OSError):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return 0.0
+
+
+def process_tree(pid: int) -> List[int]:
+    """`pid` and its live descendants (several Sanic workers are children of `rasa run`)."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return tree
 
 
 class OutboxTail:
@@ -395,11 +407,15 @@ class Servers:
         return self.procs[1].pid, self.procs[0].pid
 
     def peak_rss(self) -> Dict[str, int]:
-        """Peak resident memory (VmHWM) of each server so far, in bytes."""
-        rasa, action = self.pids()
-        return {"rasa": _proc_status(rasa, "VmHWM"), "actions": _proc_status(action, "VmHWM")}
+        """Peak resident memory (VmHWM) of each server's largest process so far, in bytes."""
+        return {
+            name: max(_proc_status(p, "VmHWM") for p in process_tree(pid))
+            for name, pid in zip(("rasa", "actions"), self.pids(), strict=True)
+        }
 
     def cpu_seconds(self) -> Dict[str, float]:
-        """CPU time each server used so far."""
-        rasa, action = self.pids()
-        return {"rasa": _cpu_seconds(rasa), "actions": _cpu_seconds(action)}
+        """CPU time each server used so far, all its processes (Sanic workers) together."""
+        return {
+            name: sum(_cpu_seconds(p) for p in process_tree(pid))
+            for name, pid in zip(("rasa", "actions"), self.pids(), strict=True)
+        }

@@ -12,6 +12,7 @@ from rasa_fixes import (
     debug_copies,
     event_types,
     graph_runner,
+    parse_cache,
     rule_lookup,
     slot_copy,
     sparse_features,
@@ -37,4 +38,5 @@ def apply() -> None:
     slot_copy.apply()
     sparse_features.apply()
     tf_predict.apply()
+    parse_cache.apply()
     _applied = True

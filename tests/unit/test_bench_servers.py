@@ -1,0 +1,47 @@
+"""bench.servers: a multi-worker server's CPU and memory are read over its whole process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+from bench import servers
+
+# A parent that starts two busy children, as `rasa run` with SANIC_WORKERS=2 does.
+PARENT = """
+import subprocess, sys, time
+kids = [subprocess.Popen([sys.executable, "-c", "import time\\nt=time.process_time()\\n"
+        "while time.process_time() - t < 0.4: pass\\ntime.sleep(60)"]) for _ in range(2)]
+print(" ".join(str(k.pid) for k in kids), flush=True)
+time.sleep(60)
+"""
+
+
+def test_process_tree_and_cpu_cover_the_children() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    kids: list = []
+    try:
+        kids = [int(p) for p in parent.stdout.readline().split()]
+        tree = servers.process_tree(parent.pid)
+        assert tree[0] == parent.pid and set(kids) <= set(tree)
+        deadline = time.monotonic() + 20
+        # Each child burns 0.4 s of CPU; the parent alone burns almost none.
+        while sum(servers._cpu_seconds(p) for p in tree) < 0.75:  # noqa: SLF001
+            assert time.monotonic() < deadline, "children's CPU time never showed"
+            time.sleep(0.1)
+        assert servers._cpu_seconds(parent.pid) < 0.5  # noqa: SLF001
+    finally:
+        parent.kill()
+        parent.wait()
+        for kid in kids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(kid, 9)
+
+
+def test_process_tree_of_a_gone_process_is_just_itself() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert servers.process_tree(gone.pid) == [gone.pid]
