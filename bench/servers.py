@@ -283,12 +283,14 @@ class Servers:
     stock: bool = False
     # More than one Sanic worker needs shared trackers and locks: Redis for both, as deployed.
     workers: int = 1
+    # Extra environment of both servers (e.g. PARSE_CACHE_SIZE=0 for the bot without the cache).
+    env_overrides: Dict[str, str] = field(default_factory=dict)
     procs: List[subprocess.Popen] = field(default_factory=list)
     startup: Dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
-        self.env = bench_env(self.work)
+        self.env = {**bench_env(self.work), **self.env_overrides}
         self.rasa_port, self.action_port = free_port(), free_port()
         self.url = f"http://{HOST}:{self.rasa_port}"
         self.action_url = f"http://{HOST}:{self.action_port}"
@@ -350,10 +352,10 @@ class Servers:
         self.env["SANIC_WORKERS"] = str(self.workers)
         prefix = f"bench{os.getpid()}{self.rasa_port}"
         return (
-            f"  store:\n    type: redis\n    url: {HOST}\n    port: 6379\n"
-            f"    key_prefix: {prefix}\n    record_exp: 3600\n"
-            f"lock_store:\n  type: redis\n  url: {HOST}\n  port: 6379\n"
-            f"  key_prefix: {prefix}lock\n"
+            f"  store:\n    type: rasa_fixes.redis_tracker_store.RedisTrackerStore\n"
+            f"    url: {HOST}\n    port: 6379\n    key_prefix: {prefix}\n    record_exp: 3600\n"
+            f"lock_store:\n  type: rasa_fixes.redis_lock_store.AtomicRedisLockStore\n"
+            f"  url: {HOST}\n  port: 6379\n  key_prefix: {prefix}lock\n"
         )
 
     def _wait(self, url: str, begin: float) -> None:
@@ -414,8 +416,25 @@ class Servers:
         }
 
     def cpu_seconds(self) -> Dict[str, float]:
-        """CPU time each server used so far, all its processes (Sanic workers) together."""
-        return {
+        """CPU time each server used so far, all its processes (Sanic workers) together.
+
+        With several workers the Redis server holding their trackers and locks is part of
+        the deployment, so its CPU time counts too (the bench is its only client meanwhile).
+        """
+        used = {
             name: sum(_cpu_seconds(p) for p in process_tree(pid))
             for name, pid in zip(("rasa", "actions"), self.pids(), strict=True)
         }
+        if self.workers > 1:
+            used["redis"] = _cpu_seconds(self._redis_pid())
+        return used
+
+    def _redis_pid(self) -> int:
+        """The process id of the Redis server on HOST:6379 (asked once)."""
+        if not hasattr(self, "_redis_pid_value"):
+            import redis
+
+            client = redis.Redis(host=HOST, port=6379, socket_timeout=3)
+            self._redis_pid_value = int(client.info("server")["process_id"])
+            client.close()
+        return self._redis_pid_value

@@ -66,6 +66,13 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                # Write-ahead log: a commit appends to one file and syncs it once (the
+                # rollback journal's create, sync, write, sync, delete cost ~20 % of the action
+                # server's time), and readers no longer wait for a writer. FULL keeps every
+                # commit on disk before the user is told it happened.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = FULL")
         finally:
             cursor.close()
 

@@ -130,6 +130,24 @@ def test_a_sqlite_file_connection_is_reused_across_transactions(tmp_path: Path) 
         engine.dispose()
 
 
+def test_a_sqlite_file_writes_ahead_and_syncs_every_commit(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade_schema(engine)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        # A second process sees committed rows while the first holds its connection open.
+        other = make_engine(f"sqlite:///{path}")
+        try:
+            assert "accounts" in inspect(other).get_table_names()
+        finally:
+            other.dispose()
+    finally:
+        engine.dispose()
+
+
 def test_in_memory_sqlite_keeps_one_database() -> None:
     engine = make_engine("sqlite://")
     upgrade_schema(engine)
