@@ -51,6 +51,22 @@ _ssl_contexts: Dict[str, Tuple[Tuple[int, int], ssl.SSLContext]] = {}
 # flag), then the IEEE double little-endian, exponent bits all set. Other bytes may match too:
 # those bodies just go to stdlib.
 _NON_FINITE = re.compile(rb"[g\xe7].{6}[\xf0-\xff][\x7f\xff]", re.DOTALL)
+_FLOAT_TYPES = (ord("g"), ord("g") | 0x80)
+
+
+def has_non_finite(data: bytes) -> bool:
+    """Whether `_NON_FINITE` matches `data`, found from its rare last byte (0x7f or 0xff).
+
+    The regex scans a 30 KB tracker body in ~0.11 ms, two thirds of `encode_json`; memchr for
+    the last byte skips almost all of it (UTF-8 text never holds 0xff, seldom 0x7f).
+    """
+    for last in (b"\x7f", b"\xff"):
+        i = data.find(last, 8)
+        while i != -1:
+            if data[i - 1] >= 0xF0 and data[i - 8] in _FLOAT_TYPES:
+                return True
+            i = data.find(last, i + 1)
+    return False
 
 
 def _refuse(value: Any) -> Any:
@@ -67,7 +83,7 @@ def encode_json(value: Any) -> Optional[bytes]:
     # and `default` make orjson refuse the rest (and non-str keys, ints beyond 64 bits, lone
     # surrogates, nesting past 254 levels): stdlib then gives its own answer, or its own error.
     try:
-        if _NON_FINITE.search(marshal.dumps(value)):
+        if has_non_finite(marshal.dumps(value)):
             return None
         options = (
             orjson.OPT_PASSTHROUGH_SUBCLASS

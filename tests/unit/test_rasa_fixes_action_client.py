@@ -13,6 +13,7 @@ import enum
 import gc
 import json
 import logging
+import marshal
 import os
 import re
 import shutil
@@ -574,3 +575,32 @@ def test_encoded_values_decode_as_stdlibs(value: Any) -> None:
         assert fast is None
     elif fast is not None:
         assert json.loads(fast) == json.loads(slow)  # a NaN as null would differ here
+
+
+# Bytes dense in the pattern's parts, so near-misses and matches at every offset come up.
+_PATTERN_BYTES = st.lists(
+    st.sampled_from([b"g", b"\xe7", b"\xf0", b"\xf8", b"\xff", b"\x7f", b"\x00"])
+    | st.binary(max_size=3),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_PATTERN_BYTES | st.builds(marshal.dumps, _VALUES))
+def test_the_non_finite_check_finds_what_the_regex_finds(data: bytes) -> None:
+    """The memchr-led check answers as `_NON_FINITE.search` does, on any bytes."""
+    assert action_client.has_non_finite(data) is bool(action_client._NON_FINITE.search(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        marshal.dumps(float("nan")),
+        marshal.dumps([1.5, -(2**31), {"x": float("-inf")}]),
+        b"g" + b"\x00" * 6 + b"\xf0\x7f",
+        b"\xff" * 20 + b"\xe7" + b"\x01" * 6 + b"\xf8\xff",
+        marshal.dumps([-1] * 50 + [0.5]),
+    ],
+)
+def test_the_non_finite_check_on_chosen_bytes(data: bytes) -> None:
+    assert action_client.has_non_finite(data) is bool(action_client._NON_FINITE.search(data))
