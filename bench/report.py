@@ -27,6 +27,7 @@ that is not a valid section is listed as such instead of stopping the report.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import unicodedata
@@ -96,25 +97,55 @@ def markdown_table(table: Dict[str, Any]) -> str:
     return f"**{table['caption']}**\n\n" + "\n".join(rows)
 
 
-def render(results_dir: Path) -> str:
-    """The whole report as Markdown."""
+KEPT = "_(Kept from the previous report: `{name}.json` is not in this checkout.)_"
+
+
+def previous_sections(report_path: Path) -> Dict[str, str]:
+    """The sections of an existing report, by part name, as Markdown (heading included).
+
+    A part's JSON may be absent where its report section is not: nlu.json (1 MB of per-
+    utterance scores) is not committed, so a fresh clone that reruns another part keeps the
+    NLU section it was given instead of dropping it.
+    """
+    if not report_path.exists():
+        return {}
+    found: Dict[str, str] = {}
+    for block in report_path.read_text(encoding="utf-8").split("\n## ")[1:]:
+        match = re.search(r"^_From `(\w+)\.json`", block, re.MULTILINE)
+        if match:
+            found[match.group(1)] = "## " + block.rstrip("\n")
+    return found
+
+
+def render(results_dir: Path, previous: Optional[Dict[str, str]] = None) -> str:
+    """The whole report as Markdown; `previous` sections stand in for absent JSON files."""
     sections, problems = load_sections(results_dir)
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     out = ["# 退订助手 benchmark report", "", f"Written {stamp} by `make bench`."]
     present = {name for name, _, _ in sections}
-    missing = [name for name in ORDER if name not in present]
+    kept = {k: v for k, v in (previous or {}).items() if k not in present}
+    missing = [name for name in ORDER if name not in present and name not in kept]
     if missing:
         out.append("Not in this report (not run yet): " + ", ".join(missing) + ".")
     out += [f"- {p}" for p in problems]
+    blocks: List[Tuple[str, List[str]]] = []
     for name, data, mtime in sections:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime))
-        out += ["", f"## {data['title']}", "", f"_From `{name}.json`, {when}._"]
+        lines = [f"## {data['title']}", "", f"_From `{name}.json`, {when}._"]
         for table in data.get("tables", []):
-            out += ["", markdown_table(table)]
+            lines += ["", markdown_table(table)]
         for figure in data.get("figures", []):
-            out += ["", f"![{figure['caption']}]({figure['path']})", "", f"_{figure['caption']}_"]
+            lines += ["", f"![{figure['caption']}]({figure['path']})", "", f"_{figure['caption']}_"]
         if data.get("notes"):
-            out += [""] + [f"- {note}" for note in data["notes"]]
+            lines += [""] + [f"- {note}" for note in data["notes"]]
+        blocks.append((name, lines))
+    for name, text in kept.items():
+        note = KEPT.format(name=name)
+        blocks.append((name, [text] if note in text else [text, "", note]))
+    rank = {name: i for i, name in enumerate(ORDER)}
+    blocks.sort(key=lambda b: (rank.get(b[0], len(ORDER)), b[0]))
+    for _, lines in blocks:
+        out += [""] + lines
     return "\n".join(out) + "\n"
 
 
@@ -122,7 +153,7 @@ def write_report(results_dir: Path = RESULTS_DIR) -> Path:
     """Writes report.md into the results directory."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / REPORT_NAME
-    path.write_text(render(results_dir), encoding="utf-8")
+    path.write_text(render(results_dir, previous_sections(path)), encoding="utf-8")
     return path
 
 

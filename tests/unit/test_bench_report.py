@@ -115,3 +115,20 @@ def test_run_report_only(
     assert run.main(["--report-only", "--results", str(results)]) == 0
     assert (results / "report.md").exists()
     assert "== Speed" in capsys.readouterr().out
+
+
+def test_a_section_whose_json_is_absent_is_kept_from_the_previous_report(results: Path) -> None:
+    """nlu.json is not committed: rerunning another part keeps the NLU section as it was."""
+    report.write_report(results)
+    (results / "nlu.json").unlink()
+    (results / "dialogue.json").write_text(
+        json.dumps({"title": "Dialogue", "tables": [], "notes": ["new"]}), encoding="utf-8"
+    )
+    text = report.write_report(results).read_text(encoding="utf-8")
+    assert "**Headline**" in text and "| shipped | 0.973 | – |" in text
+    assert "`nlu.json` is not in this checkout" in text
+    assert text.index("## NLU") < text.index("## Dialogue") < text.index("## Speed")
+    assert "Not in this report (not run yet): profile." in text
+    again = report.write_report(results).read_text(encoding="utf-8")
+    assert again.count("is not in this checkout") == 1  # kept once, not noted twice
+    assert again.split("\n", 3)[3] == text.split("\n", 3)[3]
