@@ -323,7 +323,13 @@ class Servers:
             )
             credentials = None
         action_cmd, rasa_cmd = commands(
-            self.rasa_port, self.action_port, endpoints, "*", str(self.model), credentials
+            self.rasa_port,
+            self.action_port,
+            endpoints,
+            "*",
+            str(self.model),
+            credentials,
+            tuned=not self.stock,
         )
         begin = time.monotonic()
         for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd + ["-i", HOST], "rasa.log")):
@@ -336,6 +342,8 @@ class Servers:
             self._check_alive(begin)
             time.sleep(0.2)
         self.startup["first_answer_s"] = time.monotonic() - begin
+        rasa = self.procs[1].pid
+        self.startup["rasa_rss_bytes"] = max(_proc_status(p, "VmRSS") for p in process_tree(rasa))
 
     def _check_alive(self, begin: float) -> None:
         for proc, log in zip(self.procs, ("actions.log", "rasa.log"), strict=False):

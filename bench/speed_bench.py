@@ -399,6 +399,7 @@ def size_row(name: str, bot: dict) -> list:
     return [name, _r(t["seconds"]), _mb(t["peak_rss_bytes"]), _mb(t["size_bytes"])] + [
         _r(up["rasa_ready_s"]),
         _r(up["first_answer_s"]),
+        _mb(up["rasa_rss_bytes"]) if "rasa_rss_bytes" in up else None,
         _mb(rss["rasa"]),
         _mb(rss["actions"]),
     ]
@@ -425,7 +426,8 @@ def section(bots: Dict[str, dict], notes: List[str]) -> Dict[str, Any]:
         ("The floor: NLU parse alone, one action call alone (sequential), and a whole turn",
          "bot|what|n|p50 ms|p95 ms|CPU ms", [r for n, b in bots.items() for r in floor_rows(n, b)]),
         ("Size and startup", "bot|training s|training peak MiB|model MiB|Rasa ready s|"
-         "first answer s|Rasa peak RSS MiB|action server peak RSS MiB",
+         "first answer s|Rasa RSS at first answer MiB|Rasa peak RSS MiB|"
+         "action server peak RSS MiB",
          [size_row(n, b) for n, b in bots.items()]),
     ]  # fmt: skip
     figures = [
@@ -504,6 +506,10 @@ def describe(bots: Dict[str, dict], quick: bool, load_before: Tuple[float, ...])
         "Redis (rasa_fixes.redis_tracker_store.RedisTrackerStore inside the redacting wrapper, "
         "rasa_fixes.redis_lock_store.AtomicRedisLockStore); its CPU ms/turn includes the Redis "
         "server's CPU time, its peak RSS is the largest worker's.",
+        "Memory: a one-worker bot keeps every conversation of the run in Rasa's in-memory "
+        "tracker store (the development default; thousands of bench conversations by the end), "
+        "so its peak RSS grows with the run; 'RSS at first answer' is the process with its "
+        "model loaded. The two-worker bot keeps conversations in Redis.",
         "Sum of parts = parse p50 + (action-server calls per user turn, counted in Rasa's "
         "trackers at 1 conversation; a form's validation call is inside the form's event, so "
         "this undercounts) × p50 of the store-reading action.",
