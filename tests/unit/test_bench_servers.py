@@ -45,3 +45,16 @@ def test_process_tree_of_a_gone_process_is_just_itself() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert servers.process_tree(gone.pid) == [gone.pid]
+
+
+def test_repeated_training_reports_the_median_and_every_run(monkeypatch) -> None:
+    times = iter([100.0, 160.0, 95.0, 120.0])
+
+    def train(config: object, name: str) -> servers.TrainResult:
+        return servers.TrainResult(servers.ROOT / f"{name}.tar.gz", next(times), 1, 1, 0.0)
+
+    monkeypatch.setattr(servers, "train", train)
+    three = servers.trained_repeatedly(servers.SHIPPED_CONFIG, "shipped", 3)
+    assert three.seconds == 100.0 and three.runs_s == (100.0, 160.0, 95.0)
+    one = servers.trained_repeatedly(servers.SHIPPED_CONFIG, "shipped", 1)
+    assert one.seconds == 120.0 and one.runs_s == (120.0,)
