@@ -200,6 +200,19 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def redis_reachable() -> bool:
+    """Whether the Redis server the multi-worker bench needs answers on HOST:6379."""
+    import redis
+
+    client = redis.Redis(host=HOST, port=6379, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def process_tree(pid: int) -> List[int]:
     """`pid` and its live descendants (several Sanic workers are children of `rasa run`)."""
     tree, todo = [], [pid]

@@ -58,3 +58,11 @@ def test_repeated_training_reports_the_median_and_every_run(monkeypatch) -> None
     assert three.seconds == 100.0 and three.runs_s == (100.0, 160.0, 95.0)
     one = servers.trained_repeatedly(servers.SHIPPED_CONFIG, "shipped", 1)
     assert one.seconds == 120.0 and one.runs_s == (120.0,)
+
+
+def test_redis_reachable_says_whether_the_multi_worker_bench_can_run(
+    redis_prefix: str, monkeypatch
+) -> None:
+    assert servers.redis_reachable()
+    monkeypatch.setattr(servers, "HOST", "127.0.0.2")  # nothing listens there
+    assert not servers.redis_reachable()
