@@ -92,9 +92,9 @@ class RedisTrackerStore(RasaRedisTrackerStore):
         if tracker is None:
             self._read.pop(sender_id, None)
             return None
-        sessions = [tracker] if fetch_all_sessions else None
-        if sessions is None:
-            sessions = get_trackers_for_conversation_sessions(tracker)
+        sessions = (
+            [tracker] if fetch_all_sessions else get_trackers_for_conversation_sessions(tracker)
+        )
         if len(sessions) <= 1:
             self._remember(sender_id, stored, tracker.events)
             return tracker
