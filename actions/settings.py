@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
+from identity.assertion import DEV_KEY as DEV_CHANNEL_ASSERTION_KEY
+from identity.assertion import KEY_ENV as CHANNEL_ASSERTION_KEY_ENV
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 logger = logging.getLogger(__name__)
@@ -87,12 +90,27 @@ class Settings:
     max_code_attempts: int = 5
     lockout_seconds: int = 900
     resend_interval_seconds: int = 60
-    resend_per_hour: int = 5
+    # Ceilings on the codes sent to one number (an IVR caller's own line has its own pair),
+    # and on the codes one source may ask for: one conversation, one client (the channel's
+    # keyed hash of its address). CODES_PER_HOUR was RESEND_PER_HOUR (still read).
+    codes_per_hour: int = 5
+    codes_per_day: int = 10
+    own_line_codes_per_hour: int = 5
+    own_line_codes_per_day: int = 10
+    conversation_codes_per_hour: int = 5
+    conversation_codes_per_day: int = 10
+    client_codes_per_hour: int = 10
+    client_codes_per_day: int = 30
     verified_idle_seconds: int = 600
     refund_window_days: int = 7
     operator_hotline: str = "10086"
     cancel_sms_number: str = "10086"
     cancel_sms_keyword: str = "0000"
+    # Who processes the phone numbers (the 个人信息保护法 notice) and how to reach them.
+    operator_name: str = "中国移动"
+    privacy_contact: str = "10086"
+    # Verifies the identities channels vouch for (identity.assertion). A secret: out of repr.
+    channel_assertion_key: str = field(default=DEV_CHANNEL_ASSERTION_KEY, repr=False)
     # Fernet keys of the stored phones: the first encrypts, all decrypt (rotation). A key file,
     # when set, replaces them (one key per line, the first line encrypts). Secrets: kept out
     # of repr, so that logging the settings does not log them.
@@ -112,6 +130,7 @@ class Settings:
         """Builds settings from environment variables (os.environ by default)."""
         env = os.environ if env is None else env
         phone_keys, phone_key_file = _phone_key_source(env)
+        hotline = env.get("OPERATOR_HOTLINE", "10086")
         return cls(
             store_url=env.get("STORE_URL") or default_store_url(),
             catalog_path=_path(env, "CATALOG_PATH", "data/catalog.yml"),
@@ -124,12 +143,22 @@ class Settings:
             max_code_attempts=_int(env, "MAX_CODE_ATTEMPTS", 5),
             lockout_seconds=_int(env, "LOCKOUT_SECONDS", 900),
             resend_interval_seconds=_int(env, "RESEND_INTERVAL_SECONDS", 60),
-            resend_per_hour=_int(env, "RESEND_PER_HOUR", 5),
+            codes_per_hour=_int(env, "CODES_PER_HOUR", _int(env, "RESEND_PER_HOUR", 5)),
+            codes_per_day=_int(env, "CODES_PER_DAY", 10),
+            own_line_codes_per_hour=_int(env, "OWN_LINE_CODES_PER_HOUR", 5),
+            own_line_codes_per_day=_int(env, "OWN_LINE_CODES_PER_DAY", 10),
+            conversation_codes_per_hour=_int(env, "CONVERSATION_CODES_PER_HOUR", 5),
+            conversation_codes_per_day=_int(env, "CONVERSATION_CODES_PER_DAY", 10),
+            client_codes_per_hour=_int(env, "CLIENT_CODES_PER_HOUR", 10),
+            client_codes_per_day=_int(env, "CLIENT_CODES_PER_DAY", 30),
             verified_idle_seconds=_int(env, "VERIFIED_IDLE_SECONDS", 600),
             refund_window_days=_int(env, "REFUND_WINDOW_DAYS", 7),
-            operator_hotline=env.get("OPERATOR_HOTLINE", "10086"),
+            operator_hotline=hotline,
             cancel_sms_number=env.get("CANCEL_SMS_NUMBER", "10086"),
             cancel_sms_keyword=env.get("CANCEL_SMS_KEYWORD", "0000"),
+            operator_name=env.get("OPERATOR_NAME") or "中国移动",
+            privacy_contact=env.get("PRIVACY_CONTACT") or hotline,
+            channel_assertion_key=env.get(CHANNEL_ASSERTION_KEY_ENV) or DEV_CHANNEL_ASSERTION_KEY,
             phone_encryption_keys=phone_keys,
             phone_encryption_key_file=phone_key_file,
             blind_index_key=env.get("BLIND_INDEX_KEY") or DEV_BLIND_INDEX_KEY,
@@ -139,6 +168,11 @@ class Settings:
             conversation_retention_days=_int(env, "CONVERSATION_RETENTION_DAYS", 30),
             tracker_store_url=env.get("TRACKER_STORE_URL") or None,
         )
+
+    @property
+    def resend_per_hour(self) -> int:
+        """The old name of codes_per_hour."""
+        return self.codes_per_hour
 
     def dev_only_keys(self) -> list[str]:
         """The phone key settings still at their public, development-only defaults."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
 )
 from sqlalchemy.orm import declarative_base
 
@@ -40,6 +41,9 @@ PARTNER_CHANNELS = ("alipay", "wechat")
 SUBSCRIPTION_STATUSES = ("active", "cancelled")
 SMS_KINDS = ("verification", "receipt", "refund", "handoff", "other")
 SMS_STATUSES = ("sent", "failed")
+SESSION_METHODS = ("code", "assertion")
+# A channel's client key is a hex HMAC-SHA256 (64); longer values are cut by the store.
+CLIENT_KEY_LENGTH = 64
 
 
 # A phone is kept as a Fernet token (encrypted, never compared) and a blind index (hex
@@ -170,6 +174,12 @@ class VerificationChallenge(Base):
     expires_at = Column(UTCDateTime, nullable=False)
     attempts = Column(Integer, nullable=False, default=0)
     consumed_at = Column(UTCDateTime, nullable=True)
+    # Where the request came from, for the per-source ceilings: the channel's keyed hash of
+    # the client's address (None when the channel gives none; then only the conversation
+    # counts), and whether it was an IVR caller asking for a code to their own line (counted
+    # against that line's own ceiling, so strangers elsewhere cannot use it up).
+    client_key = Column(String(CLIENT_KEY_LENGTH), nullable=True)
+    own_line = Column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
@@ -177,11 +187,43 @@ class VerificationChallenge(Base):
         Index(None, "phone_index", "created_at"),
         # conversation_phone finds a conversation's challenges by it on every form step.
         Index(None, "conversation_id"),
+        Index(None, "client_key", "created_at"),
+    )
+
+
+class VerifiedSession(Base):
+    """A conversation whose user proved a phone: the only thing actions trust for identity.
+
+    Created with a code the store checked (method 'code') or from a channel assertion that
+    proves the phone (method 'assertion'); ended after VERIFIED_IDLE_SECONDS without use.
+    """
+
+    __tablename__ = "verified_sessions"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, unique=True)
+    # The namespace of the conversation id (identity.conversation.channel_of); None for ids
+    # from before namespacing.
+    channel = Column(String(16), nullable=True)
+    phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
+    phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False, index=True)
+    method = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("method", SESSION_METHODS), name="method"),
+        *_phone_checks(),
     )
 
 
 class VerificationLock(Base):
-    """A phone locked out of verification after too many wrong codes."""
+    """A phone locked out of verification after too many wrong codes.
+
+    No longer written (revision 0005): a lockout now belongs to the conversation whose code
+    was guessed (its burnt challenge), never to the number everywhere. Kept so a downgrade
+    and the retention clean-up of old rows still work.
+    """
 
     __tablename__ = "verification_locks"
 

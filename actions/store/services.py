@@ -7,7 +7,7 @@ from typing import Callable, Mapping, Optional
 
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
-from actions.store import cancellations, charges, handoff, queries, verification
+from actions.store import cancellations, charges, handoff, queries, sessions, verification
 from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.context import StoreContext
 from actions.store.db import SessionFactory
@@ -91,15 +91,27 @@ class SubscriptionService:
     # Verification
 
     def issue_code(
-        self, phone: str, conversation_id: str, channel: Optional[str] = None
+        self,
+        phone: str,
+        conversation_id: str,
+        channel: Optional[str] = None,
+        *,
+        client_key: Optional[str] = None,
+        own_line: bool = False,
     ) -> CodeIssue:
-        """A new 6-digit code for `phone` unless locked or asked too often; the caller sends it."""
-        return verification.issue_code(self._ctx, phone, conversation_id, channel)
+        """A new 6-digit code for `phone` unless locked here or over a ceiling; the caller sends it.
+
+        client_key: the channel's keyed hash of the client address (per-client ceilings);
+        own_line: an IVR caller asking for their own number (that line's own ceiling).
+        """
+        return verification.issue_code(
+            self._ctx, phone, conversation_id, channel, client_key=client_key, own_line=own_line
+        )
 
     def check_code(
         self, phone: str, code: str, conversation_id: str, channel: Optional[str] = None
     ) -> CodeCheck:
-        """Checks a code sent to `phone` in this conversation (single use)."""
+        """Checks a code sent to `phone` in this conversation (single use); ok opens a session."""
         return verification.check_code(self._ctx, phone, code, conversation_id, channel)
 
     def withdraw_code(
@@ -108,9 +120,23 @@ class SubscriptionService:
         """Forgets the code just issued here when its SMS could not be sent."""
         return verification.withdraw_code(self._ctx, phone, conversation_id, channel)
 
-    def conversation_phone(self, conversation_id: str, verified: bool = False) -> Optional[str]:
-        """The phone last sent a code (verified=True: last proved) in this conversation."""
-        return verification.conversation_phone(self._ctx, conversation_id, verified)
+    def conversation_phone(self, conversation_id: str) -> Optional[str]:
+        """The phone last sent a code in this conversation (where a code goes; no proof)."""
+        return verification.conversation_phone(self._ctx, conversation_id)
+
+    # Verified sessions: who the user proved to be, owned by the store
+
+    def session_phone(self, conversation_id: str) -> Optional[str]:
+        """The phone proved in this conversation while its session is fresh (use refreshes it)."""
+        return sessions.session_phone(self._ctx, conversation_id)
+
+    def open_session_from_assertion(self, conversation_id: str, token: object) -> Optional[str]:
+        """Verifies a channel assertion; if it proves a phone, opens the session and returns it."""
+        return sessions.open_from_assertion(self._ctx, conversation_id, token)
+
+    def end_session(self, conversation_id: str, reason: str = "ended") -> bool:
+        """Ends this conversation's verified session (restart, another number)."""
+        return sessions.end_session(self._ctx, conversation_id, reason)
 
     # Cancellations
 

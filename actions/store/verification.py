@@ -1,4 +1,9 @@
-"""SMS verification codes: issuing, checking, resend limits and lockout.
+"""SMS verification codes: issuing, checking, ceilings and lockout.
+
+A code belongs to the conversation it was sent in, and so do its wrong tries and the lockout
+they cause: a stranger guessing in one conversation never stops the holder in another.
+Guessing stays bounded because every code allows max_code_attempts tries and the codes sent
+to a number, and asked for by a conversation or a client, have hourly and daily ceilings.
 
 Nothing here looks at accounts, so a number without an account behaves exactly like one
 with an account: the answers cannot be used to find out who is a customer.
@@ -10,6 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
@@ -19,13 +25,15 @@ from sqlalchemy.engine import Row
 from actions.settings import Settings
 from actions.store.context import StoreContext, audit
 from actions.store.db import Executor
-from actions.store.models import VerificationChallenge, VerificationLock
+from actions.store.models import CLIENT_KEY_LENGTH, VerificationChallenge
 from actions.store.privacy import StoredPhone, normalize_phone, phone_from_store, stored_phone
+from actions.store.sessions import open_session
 from actions.store.views import CodeCheck, CodeIssue
 
 CODE_DIGITS = 6
 _CODE = re.compile(r"\d{6}")
 _HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 # The audit action of each answer of check_code.
 _CHECK_ACTIONS = {
     "ok": "code_verified",
@@ -47,83 +55,130 @@ def _new_code() -> str:
 
 
 _challenges = VerificationChallenge.__table__
-_locks = VerificationLock.__table__
 
 # The statements of issuing and checking codes, built once with bind parameters (see
 # queries.py). Core throughout: what is read are plain values, and each write is one row.
-_LOCKED_UNTIL = select(_locks.c.locked_until).where(
-    _locks.c.phone_index == bindparam("phone_index")
+_CHALLENGE_COLUMNS = (
+    _challenges.c.id,
+    _challenges.c.code_hash,
+    _challenges.c.conversation_id,
+    _challenges.c.created_at,
+    _challenges.c.expires_at,
+    _challenges.c.attempts,
+    _challenges.c.consumed_at,
 )
-# FOR UPDATE: the row lock serialises requests for a phone that already has a code
-# (PostgreSQL; on SQLite, BEGIN IMMEDIATE already holds the database's write lock).
-_LATEST_CHALLENGE = (
-    select(
-        _challenges.c.id,
-        _challenges.c.code_hash,
-        _challenges.c.conversation_id,
-        _challenges.c.created_at,
-        _challenges.c.expires_at,
-        _challenges.c.attempts,
-        _challenges.c.consumed_at,
-    )
+# FOR UPDATE: the row lock serialises requests for a phone that already has a code, so two
+# conversations cannot both slip under its ceiling (PostgreSQL; on SQLite, BEGIN IMMEDIATE
+# already holds the database's write lock).
+_PHONE_LATEST = (
+    select(_challenges.c.id)
     .where(_challenges.c.phone_index == bindparam("phone_index"))
     .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
     .limit(1)
     .with_for_update()
 )
-_SENT_SINCE = select(func.count(), func.min(_challenges.c.created_at)).where(
+# The newest code sent to the phone in one conversation: the only one that conversation may
+# use. Codes of other conversations neither count nor are touched here.
+_LATEST_HERE = (
+    select(*_CHALLENGE_COLUMNS)
+    .where(
+        _challenges.c.phone_index == bindparam("phone_index"),
+        _challenges.c.conversation_id == bindparam("conversation_id"),
+    )
+    .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+# A lockout is the moment a conversation burnt a code with its last wrong try: it holds that
+# number in that conversation only, never the number everywhere.
+_BURNT_HERE = select(func.max(_challenges.c.expires_at)).where(
     _challenges.c.phone_index == bindparam("phone_index"),
+    _challenges.c.conversation_id == bindparam("conversation_id"),
+    _challenges.c.attempts >= bindparam("max_attempts"),
+)
+_SENT_TO_NUMBER = select(func.count(), func.min(_challenges.c.created_at)).where(
+    _challenges.c.phone_index == bindparam("phone_index"),
+    _challenges.c.own_line == bindparam("own_line"),
+    _challenges.c.created_at > bindparam("since"),
+)
+_SENT_IN_CONVERSATION = select(func.count(), func.min(_challenges.c.created_at)).where(
+    _challenges.c.conversation_id == bindparam("conversation_id"),
+    _challenges.c.created_at > bindparam("since"),
+)
+_SENT_FOR_CLIENT = select(func.count(), func.min(_challenges.c.created_at)).where(
+    _challenges.c.client_key == bindparam("client_key"),
     _challenges.c.created_at > bindparam("since"),
 )
 _INSERT_CHALLENGE = insert(_challenges)
 # The columns to set are the parameters given besides challenge_id.
 _UPDATE_CHALLENGE = update(_challenges).where(_challenges.c.id == bindparam("challenge_id"))
 _DELETE_CHALLENGE = delete(_challenges).where(_challenges.c.id == bindparam("challenge_id"))
-_LOCK_ROW = (
-    select(_locks.c.id).where(_locks.c.phone_index == bindparam("phone_index")).with_for_update()
-)
-_INSERT_LOCK = insert(_locks)
-_UPDATE_LOCK = update(_locks).where(_locks.c.id == bindparam("lock_id"))
 
 
-def _active_lock(session: Executor, stored: StoredPhone, now: datetime) -> Optional[datetime]:
-    locked_until = session.execute(
-        _LOCKED_UNTIL, {"phone_index": stored.index}
+@dataclass(frozen=True)
+class CodeSource:
+    """Where a code request comes from: what the per-source ceilings count."""
+
+    conversation_id: str
+    client_key: Optional[str] = None
+    # An IVR caller asking for a code to the number they call from (the caller_id assertion
+    # matches): counted against that line's own ceiling.
+    own_line: bool = False
+
+
+def _lock_here(
+    session: Executor, settings: Settings, stored: StoredPhone, conversation_id: str, now: datetime
+) -> Optional[datetime]:
+    """When the lockout of this number in this conversation ends, if it is in force."""
+    burnt_at = session.execute(
+        _BURNT_HERE,
+        {
+            "phone_index": stored.index,
+            "conversation_id": conversation_id,
+            "max_attempts": settings.max_code_attempts,
+        },
     ).scalar_one_or_none()
-    return locked_until if locked_until is not None and locked_until > now else None
+    if burnt_at is None:
+        return None
+    until = burnt_at + timedelta(seconds=settings.lockout_seconds)
+    return until if until > now else None
 
 
-def _latest_challenge(session: Executor, stored: StoredPhone) -> Optional[Row]:
-    """The phone's newest challenge, locked for update, or None."""
-    return session.execute(_LATEST_CHALLENGE, {"phone_index": stored.index}).one_or_none()
+def _latest_here(session: Executor, stored: StoredPhone, conversation_id: str) -> Optional[Row]:
+    """The phone's newest challenge in this conversation, locked for update, or None."""
+    return session.execute(
+        _LATEST_HERE, {"phone_index": stored.index, "conversation_id": conversation_id}
+    ).one_or_none()
 
 
 def _update_challenge(session: Executor, challenge_id: int, **values: Any) -> None:
     session.execute(_UPDATE_CHALLENGE, {"challenge_id": challenge_id, **values})
 
 
-def _lock(session: Executor, stored: StoredPhone, until: datetime) -> None:
-    lock_id = session.execute(_LOCK_ROW, {"phone_index": stored.index}).scalar_one_or_none()
-    if lock_id is None:
-        session.execute(_INSERT_LOCK, {**stored.columns(), "locked_until": until})
-    else:
-        session.execute(_UPDATE_LOCK, {"lock_id": lock_id, "locked_until": until})
+def _client_key(value: object) -> Optional[str]:
+    return value[:CLIENT_KEY_LENGTH] if isinstance(value, str) and value else None
 
 
 def issue_code(
-    ctx: StoreContext, phone: str, conversation_id: str, channel: Optional[str] = None
+    ctx: StoreContext,
+    phone: str,
+    conversation_id: str,
+    channel: Optional[str] = None,
+    *,
+    client_key: Optional[str] = None,
+    own_line: bool = False,
 ) -> CodeIssue:
-    """A new code for `phone` bound to `conversation_id`, unless locked or asked too often."""
+    """A new code for `phone` bound to `conversation_id`, unless locked here or over a ceiling."""
     phone = normalize_phone(phone)
     stored = stored_phone(ctx.phones, phone)
-    settings = ctx.settings
+    source = CodeSource(conversation_id, _client_key(client_key), bool(own_line))
     now = ctx.now()
     with ctx.core_transaction() as session:
-        locked_until = _active_lock(session, stored, now)
+        locked_until = _lock_here(session, ctx.settings, stored, conversation_id, now)
         if locked_until is not None:
             issue = CodeIssue("locked", None, None, locked_until)
         else:
-            issue = _issue_unlocked(session, settings, phone, stored, conversation_id, now)
+            issue = _issue_unlocked(session, ctx.settings, phone, stored, source, now)
         audit(
             session,
             at=now,
@@ -131,9 +186,20 @@ def issue_code(
             conversation_id=conversation_id,
             channel=channel,
             phone=phone,
-            detail={"status": issue.status},
+            detail={"status": issue.status, "own_line": source.own_line},
         )
     return issue
+
+
+def _ceiling(
+    session: Executor, statement: Any, params: dict, limits: tuple[tuple[timedelta, int], ...], now
+) -> Optional[datetime]:
+    """When the first of `limits` (window, most codes) reached by `statement`'s count ends."""
+    for window, most in limits:
+        count, oldest = session.execute(statement, {**params, "since": now - window}).one()
+        if count >= most:
+            return (oldest or now) + window
+    return None
 
 
 def _issue_unlocked(
@@ -141,20 +207,48 @@ def _issue_unlocked(
     settings: Settings,
     phone: str,
     stored: StoredPhone,
-    conversation_id: str,
+    source: CodeSource,
     now: datetime,
 ) -> CodeIssue:
-    # The row lock serialises requests for a phone that already has a code; two first-ever
-    # requests racing may both issue, and then only the newer code is valid, as after a resend.
-    latest = _latest_challenge(session, stored)
+    session.execute(_PHONE_LATEST, {"phone_index": stored.index}).scalar_one_or_none()
+    latest = _latest_here(session, stored, source.conversation_id)
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:
         return CodeIssue("too_soon", None, None, latest.created_at + interval)
-    in_last_hour = session.execute(
-        _SENT_SINCE, {"phone_index": stored.index, "since": now - _HOUR}
-    ).one()
-    if in_last_hour[0] >= settings.resend_per_hour:
-        return CodeIssue("hourly_limit", None, None, in_last_hour[1] + _HOUR)
+    # The number's ceilings: strangers can use up the shared one, never the caller's own line.
+    per_hour, per_day = (
+        (settings.own_line_codes_per_hour, settings.own_line_codes_per_day)
+        if source.own_line
+        else (settings.codes_per_hour, settings.codes_per_day)
+    )
+    number = {"phone_index": stored.index, "own_line": source.own_line}
+    retry = _ceiling(session, _SENT_TO_NUMBER, number, ((_HOUR, per_hour),), now)
+    if retry is not None:
+        return CodeIssue("hourly_limit", None, None, retry)
+    retry = _ceiling(session, _SENT_TO_NUMBER, number, ((_DAY, per_day),), now)
+    if retry is not None:
+        return CodeIssue("daily_limit", None, None, retry)
+    # The source's ceilings: one conversation, and one client across its conversations.
+    retry = _ceiling(
+        session,
+        _SENT_IN_CONVERSATION,
+        {"conversation_id": source.conversation_id},
+        (
+            (_HOUR, settings.conversation_codes_per_hour),
+            (_DAY, settings.conversation_codes_per_day),
+        ),
+        now,
+    )
+    if retry is None and source.client_key is not None:
+        retry = _ceiling(
+            session,
+            _SENT_FOR_CLIENT,
+            {"client_key": source.client_key},
+            ((_HOUR, settings.client_codes_per_hour), (_DAY, settings.client_codes_per_day)),
+            now,
+        )
+    if retry is not None:
+        return CodeIssue("source_limit", None, None, retry)
 
     carried = 0
     if latest is not None:
@@ -166,7 +260,7 @@ def _issue_unlocked(
             and latest.created_at > now - _HOUR
         ):
             carried = latest.attempts
-        # Only the newest code is valid.
+        # Only the newest code of a conversation is valid.
         if latest.consumed_at is None and latest.expires_at > now:
             _update_challenge(session, latest.id, expires_at=now)
     code = _new_code()
@@ -176,10 +270,12 @@ def _issue_unlocked(
         {
             **stored.columns(),
             "code_hash": code_hash(settings, phone, code),
-            "conversation_id": conversation_id,
+            "conversation_id": source.conversation_id,
             "created_at": now,
             "expires_at": expires_at,
             "attempts": carried,
+            "client_key": source.client_key,
+            "own_line": source.own_line,
         },
     )
     return CodeIssue("issued", code, expires_at, now + interval)
@@ -188,13 +284,20 @@ def _issue_unlocked(
 def check_code(
     ctx: StoreContext, phone: str, code: str, conversation_id: str, channel: Optional[str] = None
 ) -> CodeCheck:
-    """Checks a code against the newest one sent to `phone` in this conversation."""
+    """Checks a code against the newest one sent to `phone` in this conversation.
+
+    A correct code opens the conversation's verified session in the same transaction.
+    """
     phone = normalize_phone(phone)
     stored = stored_phone(ctx.phones, phone)
     settings = ctx.settings
     now = ctx.now()
     with ctx.core_transaction() as session:
         result = _check(session, settings, phone, stored, code, conversation_id, now, channel)
+        if result.status == "ok":
+            open_session(
+                session, conversation_id=conversation_id, stored=stored, method="code", now=now
+            )
         audit(
             session,
             at=now,
@@ -218,15 +321,11 @@ def _check(
     channel: Optional[str] = None,
 ) -> CodeCheck:
     maximum = settings.max_code_attempts
-    locked_until = _active_lock(session, stored, now)
+    locked_until = _lock_here(session, settings, stored, conversation_id, now)
     if locked_until is not None:
         return CodeCheck("locked", 0, locked_until)
-    challenge = _latest_challenge(session, stored)
-    if (
-        challenge is None
-        or challenge.consumed_at is not None
-        or challenge.conversation_id != conversation_id
-    ):
+    challenge = _latest_here(session, stored, conversation_id)
+    if challenge is None or challenge.consumed_at is not None:
         return CodeCheck("no_code", maximum, None)
     if challenge.expires_at <= now:
         return CodeCheck("expired", max(0, maximum - challenge.attempts), None)
@@ -244,7 +343,6 @@ def _check(
         _update_challenge(session, challenge.id, attempts=attempts)
         return CodeCheck("wrong", remaining, None)
     until = now + timedelta(seconds=settings.lockout_seconds)
-    _lock(session, stored, until)
     audit(
         session,
         at=now,
@@ -254,39 +352,31 @@ def _check(
         phone=phone,
         detail={"locked_until": until.isoformat(), "attempts": attempts},
     )
-    # The code is burnt: after the lockout a new one must be requested.
+    # The code is burnt, and its burning is the lockout of this number in this conversation
+    # (see _BURNT_HERE): the holder's own conversations are not affected.
     _update_challenge(session, challenge.id, attempts=attempts, expires_at=now)
     return CodeCheck("locked", 0, until)
 
 
-# conversation_phone's two reads, built once (see queries.py): the phone a code was last sent
-# to in a conversation, and the phone last proved there.
+# conversation_phone's read, built once (see queries.py): the phone a code was last sent to
+# in a conversation.
 _LAST_SENT = (
     select(_challenges.c.phone_ciphertext)
     .where(_challenges.c.conversation_id == bindparam("conversation_id"))
     .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
     .limit(1)
 )
-_LAST_PROVED = (
-    select(_challenges.c.phone_ciphertext)
-    .where(
-        _challenges.c.conversation_id == bindparam("conversation_id"),
-        _challenges.c.consumed_at.is_not(None),
-    )
-    .order_by(_challenges.c.consumed_at.desc(), _challenges.c.id.desc())
-    .limit(1)
-)
 
 
-def conversation_phone(ctx: StoreContext, conversation_id: str, verified: bool) -> Optional[str]:
-    """The phone a code was last sent to in this conversation (or last proved with one).
+def conversation_phone(ctx: StoreContext, conversation_id: str) -> Optional[str]:
+    """The phone a code was last sent to in this conversation (not a proof of anything).
 
     Conversations keep only the masked number; this is how actions get the real one back.
+    Who the user proved to be is sessions.session_phone's answer.
     """
-    statement = _LAST_PROVED if verified else _LAST_SENT
     with ctx.core_transaction() as session:
         token = session.execute(
-            statement, {"conversation_id": conversation_id}
+            _LAST_SENT, {"conversation_id": conversation_id}
         ).scalar_one_or_none()
     return None if token is None else phone_from_store(ctx.phones, token)
 
@@ -303,8 +393,8 @@ def withdraw_code(
     stored = stored_phone(ctx.phones, phone)
     now = ctx.now()
     with ctx.core_transaction() as session:
-        latest = _latest_challenge(session, stored)
-        if latest is None or latest.conversation_id != conversation_id or latest.consumed_at:
+        latest = _latest_here(session, stored, conversation_id)
+        if latest is None or latest.consumed_at:
             return False
         session.execute(_DELETE_CHALLENGE, {"challenge_id": latest.id})
         audit(

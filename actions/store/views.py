@@ -42,7 +42,9 @@ class SubscriptionView:
 class CodeIssue:
     """The answer to a request for a verification code; the caller sends `code` by SMS."""
 
-    status: str  # 'issued' | 'too_soon' | 'hourly_limit' | 'locked'
+    # 'issued' | 'too_soon' | 'locked' (here) | 'hourly_limit' | 'daily_limit' (the number's
+    # ceilings) | 'source_limit' (this conversation's or client's ceiling)
+    status: str
     code: Optional[str] = field(repr=False)  # kept out of repr so it never reaches a log
     expires_at: Optional[datetime]
     retry_at: Optional[datetime]

@@ -78,7 +78,7 @@ def test_upgrade_encrypts_the_plain_phones(old_engine, plain_phones, catalog, se
     cipher = _cipher(Fernet.generate_key().decode())
     upgrade_schema(old_engine, cipher)
 
-    assert _revision(old_engine) == "0004"
+    assert _revision(old_engine) == "0005"
     assert plain_phones(old_engine, (ZHANG, LI)) == []
     assert [cipher.decrypt(t) for t in _column(old_engine, "accounts", "phone_ciphertext")] == [
         ZHANG,
@@ -96,8 +96,9 @@ def test_upgrade_encrypts_the_plain_phones(old_engine, plain_phones, catalog, se
     )
     assert service.account(ZHANG).holder_name == "张三"
     assert [s.product_name for s in service.subscriptions(ZHANG)] == ["腾讯视频VIP"]
-    assert service.issue_code(LI, "c").status == "locked"  # the lock kept its phone
-    assert service.issue_code(ZHANG, "c").status == "too_soon"  # so did the challenge
+    # A number-wide lock of before 0005 blocks no one: lockouts belong to conversations now.
+    assert service.issue_code(LI, "c").status == "issued"
+    assert service.issue_code(ZHANG, "c1").status == "too_soon"  # the challenge kept its phone
 
 
 def test_downgrade_restores_the_plain_phones(old_engine) -> None:
@@ -111,7 +112,7 @@ def test_downgrade_restores_the_plain_phones(old_engine) -> None:
     with old_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     upgrade_schema(old_engine, cipher)  # and up again
-    assert _revision(old_engine) == "0004"
+    assert _revision(old_engine) == "0005"
 
 
 def test_a_malformed_old_phone_stops_the_upgrade_without_quoting_it(old_engine) -> None:
@@ -153,7 +154,7 @@ def test_a_downgrade_with_the_wrong_key_changes_nothing(old_engine) -> None:
     upgrade_schema(old_engine, cipher)
     with pytest.raises(PhoneKeyError, match="PHONE_ENCRYPTION_KEYS"):
         downgrade_schema(old_engine, "0001", _cipher(Fernet.generate_key().decode()))
-    assert _revision(old_engine) == "0004"
+    assert _revision(old_engine) == "0005"
 
 
 def _alembic(*args: str, url: str, key: str) -> subprocess.CompletedProcess:

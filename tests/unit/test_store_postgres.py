@@ -79,7 +79,7 @@ def test_alembic_builds_the_models_schema(pg_engine: Engine) -> None:
     upgrade_schema(pg_engine)  # a second upgrade is a no-op
     with pg_engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0004"
+        assert context.get_current_revision() == "0005"
         assert compare_metadata(context, metadata) == []
 
 
@@ -202,9 +202,25 @@ def test_verification_lockout(pg_service: SubscriptionService, clock) -> None:
     statuses = [pg_service.check_code(ZHANG, wrong, "c").status for _ in range(5)]
     assert statuses == ["wrong"] * 4 + ["locked"]
     assert pg_service.issue_code(ZHANG, "c").status == "locked"
+    # The lockout is this conversation's: the holder verifies in their own at once.
+    mine = pg_service.issue_code(ZHANG, "web:holder")
+    assert pg_service.check_code(ZHANG, mine.code, "web:holder").status == "ok"
+    assert pg_service.session_phone("web:holder") == ZHANG
     clock.advance(seconds=900)
     fresh = pg_service.issue_code(ZHANG, "c")
     assert pg_service.check_code(ZHANG, fresh.code, "c").status == "ok"
+
+
+def test_verified_sessions_expire_and_end(pg_service: SubscriptionService, clock) -> None:
+    issue = pg_service.issue_code(ZHANG, "ivr:call")
+    assert pg_service.check_code(ZHANG, issue.code, "ivr:call").status == "ok"
+    assert pg_service.session_phone("ivr:call") == ZHANG
+    clock.advance(seconds=pg_service.settings.verified_idle_seconds + 1)
+    assert pg_service.session_phone("ivr:call") is None
+    again = pg_service.issue_code(ZHANG, "ivr:call", own_line=True)
+    assert pg_service.check_code(ZHANG, again.code, "ivr:call").status == "ok"
+    assert pg_service.end_session("ivr:call", "restart")
+    assert pg_service.session_phone("ivr:call") is None
 
 
 def test_no_phone_is_stored_in_the_clear(

@@ -187,25 +187,24 @@ def test_phone_numbers_must_be_11_digits(service, phone: str) -> None:
         service.check_code(phone, "123456", CONV)
 
 
-def test_conversation_phone_is_the_last_sent_and_the_last_proved(service, settings, clock) -> None:
+def test_conversation_phone_is_the_last_sent_and_never_a_proof(service, settings, clock) -> None:
     assert service.conversation_phone(CONV) is None
-    assert service.conversation_phone(CONV, verified=True) is None
     zhang = service.issue_code(ZHANG, CONV)
     assert service.conversation_phone(CONV) == ZHANG
-    assert service.conversation_phone(CONV, verified=True) is None
+    assert service.session_phone(CONV) is None  # a code sent proves nothing
     assert service.check_code(ZHANG, zhang.code, CONV).status == "ok"
-    assert service.conversation_phone(CONV, verified=True) == ZHANG
-    # A code sent to another number here: the last sent changes, the last proved does not.
+    assert service.session_phone(CONV) == ZHANG
+    # A code sent to another number here: the last sent changes, the session does not.
     clock.advance(seconds=settings.resend_interval_seconds)
     stranger = service.issue_code(STRANGER, CONV)
     assert service.conversation_phone(CONV) == STRANGER
-    assert service.conversation_phone(CONV, verified=True) == ZHANG
+    assert service.session_phone(CONV) == ZHANG
     clock.advance(seconds=1)
     assert service.check_code(STRANGER, stranger.code, CONV).status == "ok"
-    assert service.conversation_phone(CONV, verified=True) == STRANGER
+    assert service.session_phone(CONV) == STRANGER
     # Other conversations see none of it.
     assert service.conversation_phone("another") is None
-    assert service.conversation_phone("another", verified=True) is None
+    assert service.session_phone("another") is None
 
 
 def test_conversation_phone_uses_the_conversation_index(service, session_factory) -> None:
@@ -213,7 +212,7 @@ def test_conversation_phone_uses_the_conversation_index(service, session_factory
     service.issue_code(ZHANG, CONV)
     with session_factory.begin() as session:
         connection = session.connection()
-        for statement in (verification_module._LAST_SENT, verification_module._LAST_PROVED):
+        for statement in (verification_module._LAST_SENT,):
             sql = str(statement.compile(connection))
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (CONV, 1, 0)).all()
             details = " ".join(str(row[-1]) for row in plan)
@@ -233,16 +232,24 @@ def test_withdrawing_forgets_only_this_conversations_unused_code(service, settin
     assert not service.withdraw_code(ZHANG, CONV)  # a proved code stays
 
 
-def test_a_second_lockout_moves_the_same_lock(service, settings, clock, session_factory) -> None:
+def test_a_second_lockout_starts_from_the_second_burnt_code(service, settings, clock) -> None:
     def lock_out() -> None:
         issue = service.issue_code(ZHANG, CONV)
         for _ in range(settings.max_code_attempts):
             last = service.check_code(ZHANG, _wrong(issue.code), CONV)
         assert last.status == "locked"
+        assert last.locked_until == clock() + timedelta(seconds=settings.lockout_seconds)
 
     lock_out()
     clock.advance(seconds=settings.lockout_seconds)
     lock_out()
+    clock.advance(seconds=settings.lockout_seconds - 1)
+    assert service.issue_code(ZHANG, CONV).status == "locked"
+
+
+def test_no_lock_row_is_written_any_more(service, settings, session_factory) -> None:
+    issue = service.issue_code(ZHANG, CONV)
+    for _ in range(settings.max_code_attempts):
+        service.check_code(ZHANG, _wrong(issue.code), CONV)
     with session_factory.begin() as session:
-        (until,) = session.execute(select(VerificationLock.locked_until)).scalars().all()
-    assert until == clock() + timedelta(seconds=settings.lockout_seconds)
+        assert session.execute(select(VerificationLock)).scalars().all() == []
