@@ -2,30 +2,83 @@
 
 Pure functions over text and JSON-like values, shared by the tracker store wrapper, the
 log record factory and the subscription store (which masks phones in free text it keeps).
+
+Two passes, so that redaction can never read less than the NLU does:
+
+1. the NLU's own normaliser (`nlu.normalize.normalize_with_map`: full-width forms,
+   Traditional characters, spoken digits, groups split by spaces or dashes) is run, and
+   every phone or code shape in its output is hidden at its place in the original text;
+2. a wider net on what is left: any decimal digit of any script, spoken digits, and up to
+   three separators (any space, any dash) between digits.
+
+Channel assertion tokens (`identity.assertion`, `v1.<payload>.<mac>`) carry the phone in
+base64: they are hidden whole, before any digit rule sees them.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+import unicodedata
+from bisect import bisect_left
+from typing import Any, Callable, List, Optional, Tuple
 
-# A mainland mobile number in free text, however it was spaced or prefixed.
-_SEP = r"[\s\-\u3000]?"
-_PHONE_IN_TEXT = re.compile(
-    rf"(?<!\d)(?:\+?86{_SEP})?(1{_SEP}[3-9]{_SEP}\d)((?:{_SEP}\d){{4}})((?:{_SEP}\d){{4}})(?!\d)"
+from nlu.normalize import normalize_with_map
+
+REDACTED = "[已隐去]"
+CODE_MASK = "******"
+
+# A signed channel assertion: version, base64url payload, base64url HMAC (43 characters).
+_ASSERTION = re.compile(
+    r"(?<![A-Za-z0-9_\-.])v1\.[A-Za-z0-9_\-]{16,}={0,2}\.[A-Za-z0-9_\-]{16,}={0,2}"
 )
-_NON_DIGIT = re.compile(r"\D")
-# Six digits on their own (a verification code), also when typed in two groups of three.
-_CODE_IN_TEXT = re.compile(rf"(?<![\d.])\d(?:{_SEP}\d){{5}}(?![\d.])")
-# Digits as spoken or as an ASR writes them (幺三八…), or typed full-width, in a long run.
-_SPOKEN = "零〇○一幺二两三四五六七八九"
+
+# Pass 1: shapes in the NLU's normalised text (nlu/catalog_entities.py reads phone_number
+# as `(+)(86)1[3-9]` + 9 digits and verification_code as 6 digits, each a whole token).
+_NLU_PHONE = re.compile(r"(?<!\d)(?:\+?(?:00)?86[ \-\u2013\u2014]?)?(1[3-9]\d{9})(?!\d)")
+_NLU_CODE = re.compile(r"(?<!\d)(?<!\d\.)\d{6}(?!\d)(?!\.\d)")
+
+# Pass 2: a view of the text of the same length, each digit of any script (and each spoken
+# digit) an ASCII digit, each separator a space, so ASCII patterns find them all.
 _SPOKEN_VALUES = {
-    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
+    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "兩": "2",
     "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
 }  # fmt: skip
-_SPOKEN_RUN = re.compile(rf"[{_SPOKEN}０-９](?:[\s\-\u3000]?[{_SPOKEN}０-９]){{5,}}")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_VIEW_PHONE = re.compile(
+    r"(?<!\d)(?:\+ {0,3}(?:00)?86 {0,3}|(?:00)?86 {0,3})?(1 {0,3}[3-9](?: {0,3}\d){9})(?!\d)"
+)
+_VIEW_CODE = re.compile(r"(?<!\d)(?<!\d\.)\d(?: ?\d){5}(?!\d)(?!\.\d)")
+_VIEW_RUN = re.compile(r"(?<!\d)\d(?: ?\d){5,}(?!\d)")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-REDACTED = "[已隐去]"
+_NON_DIGIT = re.compile(r"\D")
+# Anything that could be a digit to either pass: a text without one is returned as it is.
+_DIGIT_LIKE = re.compile(rf"[\d{''.join(_SPOKEN_VALUES)}]")
+
+Replacement = Tuple[int, int, str]
+
+
+def digit_of(char: str) -> Optional[str]:
+    """The ASCII digit a character stands for (any script's digit, or spoken), else None."""
+    if char in _SPOKEN_VALUES:
+        return _SPOKEN_VALUES[char]
+    value = unicodedata.decimal(char, None)
+    return None if value is None else str(value)
+
+
+def _view_char(char: str) -> str:
+    digit = digit_of(char)
+    if digit is not None:
+        return digit
+    if char.isspace() or char in _DASHES:
+        return " "
+    if char == "\uff0b":  # full-width plus
+        return "+"
+    return char
+
+
+def _view(text: str) -> str:
+    """`text` with every digit-like character an ASCII digit and every separator a space."""
+    return "".join(_view_char(char) for char in text)
 
 
 def mask_phone(phone: str) -> str:
@@ -36,30 +89,86 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
+def _nlu_matches(text: str, with_codes: bool) -> List[Replacement]:
+    """Pass 1: what the NLU would read as a phone (or code), at its place in `text`."""
+    normalized, mapping = normalize_with_map(text)
+    found: List[Replacement] = []
+
+    def add(match: re.Match, replacement: str) -> None:
+        # mapping[i] is where original character i ended up; it never decreases.
+        start, end = bisect_left(mapping, match.start()), bisect_left(mapping, match.end())
+        found.append((start, end, replacement))
+
+    for match in _NLU_PHONE.finditer(normalized):
+        add(match, mask_phone("".join(digit_of(c) or c for c in match.group(1))))
+    if with_codes:
+        for match in _NLU_CODE.finditer(normalized):
+            add(match, CODE_MASK)
+    return found
+
+
+def _view_matches(text: str, with_codes: bool) -> List[Replacement]:
+    """Pass 2: phones (and codes, long spoken or non-ASCII runs) in the digit view."""
+    view = _view(text)
+    found: List[Replacement] = []
+    for match in _VIEW_PHONE.finditer(view):
+        digits = _NON_DIGIT.sub("", match.group(1))
+        found.append((match.start(), match.end(), mask_phone(digits)))
+    if not with_codes:
+        return found
+    for match in _VIEW_CODE.finditer(view):
+        found.append((match.start(), match.end(), CODE_MASK))
+    for match in _VIEW_RUN.finditer(view):
+        original = text[match.start() : match.end()]
+        # Long plain ASCII runs are ids, timestamps and references; written any other way
+        # (spoken, full-width, another script) a long run is something a person said.
+        if all(c.isascii() for c in original if digit_of(c) is not None):
+            continue
+        digits = _NON_DIGIT.sub("", match.group(0))
+        masked = mask_phone(digits) if _MOBILE.fullmatch(digits) else "*" * len(digits)
+        found.append((match.start(), match.end(), masked))
+    return found
+
+
+def _apply(text: str, replacements: List[Replacement]) -> str:
+    """`text` with the replacements made; of overlapping ones the first (longest) wins."""
+    out, position = [], 0
+    for start, end, replacement in sorted(replacements, key=lambda r: (r[0], -r[1])):
+        if start < position:
+            if end > position:  # overlapping the previous one: hide the rest too
+                out.append("*" * len(_NON_DIGIT.sub("", _view(text[position:end]))))
+                position = end
+            continue
+        out.append(text[position:start])
+        out.append(replacement)
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _redact(text: str, with_codes: bool) -> str:
+    if not text or not _DIGIT_LIKE.search(text):
+        return text
+    text = _apply(text, _nlu_matches(text, with_codes))
+    return _apply(text, _view_matches(text, with_codes))
+
+
 def mask_phones_in_text(text: str) -> str:
-    """Free text with every mobile number in it masked ('138 0013 8000' -> '138****8000')."""
-
-    def masked(match: re.Match) -> str:
-        return f"{_NON_DIGIT.sub('', match.group(1))}****{_NON_DIGIT.sub('', match.group(3))}"
-
-    return _PHONE_IN_TEXT.sub(masked, text)
+    """Free text with every mobile number in it masked ('138–0013–8000' -> '138****8000')."""
+    return _redact(text, with_codes=False)
 
 
-def _spoken_run(match: re.Match) -> str:
-    chars = [c for c in match.group(0) if c in _SPOKEN_VALUES or "０" <= c <= "９"]
-    digits = "".join(_SPOKEN_VALUES.get(c) or chr(ord(c) - 0xFEE0) for c in chars)
-    if _MOBILE.fullmatch(digits):
-        return mask_phone(digits)
-    return "*" * len(digits)
+def redact_assertions(text: str) -> str:
+    """`text` with every signed channel assertion token hidden."""
+    return _ASSERTION.sub(REDACTED, text) if "v1." in text else text
 
 
 def redact_text(text: str) -> str:
-    """`text` with phones masked and codes and other spoken or typed digit runs hidden."""
+    """`text` with phones masked, codes and other spoken or typed digit runs hidden, and
+    channel assertion tokens removed."""
     if not text:
         return text
-    text = _SPOKEN_RUN.sub(_spoken_run, text)
-    text = mask_phones_in_text(text)
-    return _CODE_IN_TEXT.sub("******", text)
+    return _redact(redact_assertions(text), with_codes=True)
 
 
 # Fields that hold identifiers or names, never user input: redacting a digit run inside a
@@ -70,15 +179,16 @@ KEEP_KEYS = frozenset(
 )  # fmt: skip
 
 
-def redact_value(value: Any) -> Any:
+def redact_value(value: Any, rule: Callable[[str], str] = redact_text) -> Any:
     """A JSON-like value with `redact_text` applied to every string in it (keys untouched,
     identifier fields in KEEP_KEYS left as they are)."""
     if isinstance(value, str):
-        return redact_text(value)
+        return rule(value)
     if isinstance(value, dict):
         return {
-            key: item if key in KEEP_KEYS else redact_value(item) for key, item in value.items()
+            key: item if key in KEEP_KEYS else redact_value(item, rule)
+            for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [redact_value(item) for item in value]
+        return [redact_value(item, rule) for item in value]
     return value

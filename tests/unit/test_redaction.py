@@ -17,6 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from identity.assertion import DEV_KEY, METADATA_KEY, sign
 from redaction import logs
 from redaction.events import redact_event
 from redaction.text import REDACTED, redact_text, redact_value
@@ -231,3 +232,67 @@ def test_identifiers_are_never_rewritten() -> None:
     assert redact_value({"parse_data": {"message_id": "123456"}}) == {
         "parse_data": {"message_id": "123456"}
     }
+
+
+def _assertion_turn(token: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker("sms:abc", DOMAIN.slots)
+    metadata = {METADATA_KEY: token, "identity": {"phone": PHONE}, "client_source": "k1"}
+    tracker.update(SlotSet("session_started_metadata", dict(metadata)))
+    tracker.update(
+        UserUttered(
+            "查一下我的会员",
+            {"name": "check_subscription", "confidence": 1.0},
+            input_channel="sms",
+            metadata=dict(metadata),
+        )
+    )
+    return tracker
+
+
+def test_channel_assertions_are_never_stored_or_published(tmp_path) -> None:
+    """The signed assertion (the phone in base64) and `identity` are dropped from the metadata
+    of every stored and published event; other metadata stays."""
+    token = sign(DEV_KEY, conversation_id="sms:abc", phone=PHONE, source="sms_sender")
+    broker = _Broker()
+    config = {"type": "sql", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    store = RedactingTrackerStore(DOMAIN, event_broker=broker, store=config)
+    tracker = _assertion_turn(token)
+    asyncio.run(store.save(tracker))
+    stored = asyncio.run(store.retrieve("sms:abc"))
+    user = [e for e in stored.events if isinstance(e, UserUttered)][0]
+    assert user.metadata == {"client_source": "k1"}
+    assert stored.get_slot("session_started_metadata") == {"client_source": "k1"}
+    body, mac = token.split(".")[1:]
+    for blob in (
+        json.dumps(broker.published, ensure_ascii=False),
+        json.dumps([e.as_dict() for e in stored.events], ensure_ascii=False),
+        (tmp_path / "tracker.db").read_bytes().decode("utf-8", "replace"),
+    ):
+        assert body not in blob and mac not in blob and "identity" not in blob
+        _assert_clean(blob)
+    # The turn itself still has them: the action server verifies the assertion.
+    assert tracker.latest_message.metadata[METADATA_KEY] == token
+
+
+def test_logs_hide_assertion_tokens(caplog) -> None:
+    """A log line quoting a message's metadata shows no assertion token."""
+    token = sign(DEV_KEY, conversation_id="ivr:call-1", phone=PHONE, source="caller_id")
+    logs.install()
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("rasa.core.channels").debug("metadata %s", {METADATA_KEY: token})
+    assert token.split(".")[1] not in caplog.text
+    assert REDACTED in caplog.text
+    assert redact_text(f"token={token};") == f"token={REDACTED};"
+    assert redact_text("rasa v1.2.3") == "rasa v1.2.3"
+
+
+@pytest.mark.parametrize(
+    "text", ["138\u20130013\u20138000", "１３８－００１３－８０００", "138\u20140013\u20148000"]
+)
+def test_log_records_mask_phones_with_any_dash(caplog, text: str) -> None:
+    """What the NLU reads as a phone is masked in a log record too."""
+    logs.install()
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("rasa.core.processor").debug("Received user message '%s'", text)
+    assert "138****8000" in caplog.text
+    assert "0013" not in caplog.text and "００１３" not in caplog.text
