@@ -6,13 +6,15 @@ import json
 import re
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, Optional
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_MESSAGE_CHARS = 500
 MAX_SENDER_CHARS = 128
+# Senders a rate limiter remembers at most (a few hundred bytes each).
+MAX_TRACKED_SENDERS = 100_000
 # C0 and C1 control characters except tab and newline, plus zero-width and bidi overrides.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
@@ -87,29 +89,58 @@ def parse_chat_request(body: bytes) -> ChatRequest:
 
 
 class RateLimiter:
-    """At most `limit` messages per `window` seconds per sender (sliding window, in memory)."""
+    """At most `limit` messages per `window` seconds per sender (sliding window, in memory).
+
+    Memory is bounded: at most `max_senders` senders are tracked. Senders idle for a whole
+    window are forgotten (they could not be limited anyway), and beyond the cap the least
+    recently seen sender is forgotten first, so a flood of new senders costs a fixed amount.
+    """
 
     def __init__(
-        self, limit: int = 20, window: float = 10.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int = 20,
+        window: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_senders: int = MAX_TRACKED_SENDERS,
     ) -> None:
-        """Configures the window; the clock is injectable for tests."""
+        """Configures the window and the cap; the clock is injectable for tests."""
         self.limit = limit
         self.window = window
+        self.max_senders = max(1, max_senders)
         self._clock = clock
-        self._seen: Dict[str, Deque[float]] = defaultdict(deque)
+        # Least recently seen first: eviction pops from the front.
+        self._seen: OrderedDict[str, Deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def tracked(self) -> int:
+        """How many senders are remembered now."""
+        # Not __len__: an empty limiter would be falsy, and `limiter or RateLimiter()` is common.
+        return len(self._seen)
 
     def retry_after(self, sender: str) -> float:
         """0 when the message may pass (and counts it), else seconds until it would."""
         now = self._clock()
         with self._lock:
-            seen = self._seen[sender]
+            seen = self._seen.get(sender)
+            if seen is None:
+                seen = self._seen[sender] = deque()
+            else:
+                self._seen.move_to_end(sender)
             while seen and now - seen[0] >= self.window:
                 seen.popleft()
             if len(seen) >= self.limit:
                 return self.window - (now - seen[0])
             seen.append(now)
-            if len(self._seen) > 100_000:  # forget idle senders so memory stays bounded
-                for key in [k for k, v in self._seen.items() if not v]:
-                    del self._seen[key]
+            self._forget(now)
             return 0.0
+
+    def _forget(self, now: float) -> None:
+        """Drops idle senders from the front, then the least recently seen beyond the cap."""
+        while self._seen:
+            oldest = next(iter(self._seen.values()))
+            if oldest and now - oldest[-1] < self.window:
+                break
+            self._seen.popitem(last=False)
+        while len(self._seen) > self.max_senders:
+            self._seen.popitem(last=False)

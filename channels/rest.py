@@ -1,4 +1,10 @@
-"""Rasa's REST channel, same URL and replies, with input checks and a per-sender rate limit."""
+"""Rasa's REST channel, same URL and replies, with input checks and a per-sender rate limit.
+
+The client's `sender` only names a conversation inside the REST namespace (`rest:<sender>`),
+so it can never reach a web, speaker, IVR or SMS conversation; the replies still carry the
+client's own `sender` as `recipient_id`. A `sender` is a bearer secret: whoever knows it can
+continue that conversation, so clients must make it unguessable (e.g. 128 random bits).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,14 @@ from sanic.response import HTTPResponse
 
 from channels import templates
 from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, RequestRejected, parse_chat_request
+from channels.metadata import client_metadata, request_address
+from identity.assertion import key_from_env
+from identity.conversation import namespaced
 from rasa_fixes import action_client
 
 logger = logging.getLogger(__name__)
+
+CHANNEL = "rest"
 
 
 def error(code: str, status: int, **extra: Any) -> HTTPResponse:
@@ -31,6 +42,11 @@ def no_reply(sender: str) -> List[Dict[str, Any]]:
     """The reply of a turn in which the bot said nothing: silence would look like a hang."""
     logger.warning("rest: the bot produced no reply for a turn")
     return [{"recipient_id": sender, "text": templates.NO_REPLY}]
+
+
+def addressed_to(messages: List[Dict[str, Any]], sender: str) -> List[Dict[str, Any]]:
+    """The bot's replies with the client's own `sender` as recipient, not the namespaced id."""
+    return [{**message, "recipient_id": sender} for message in messages]
 
 
 class GuardedRestInput(RestInput):
@@ -49,12 +65,14 @@ class GuardedRestInput(RestInput):
             RateLimiter(
                 limit=int(credentials.get("rate_limit", 20)),
                 window=float(credentials.get("rate_window", 10)),
-            )
+            ),
+            key=key_from_env(),
         )
 
-    def __init__(self, limiter: Optional[RateLimiter] = None) -> None:
-        """The rate limiter is per process."""
+    def __init__(self, limiter: Optional[RateLimiter] = None, key: Optional[str] = None) -> None:
+        """The rate limiter is per process; `key` hashes client addresses (None: read each time)."""
         self.limiter = limiter or RateLimiter()
+        self.key = key
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health route and the checked webhook."""
@@ -85,14 +103,17 @@ class GuardedRestInput(RestInput):
                     [{"recipient_id": chat.sender, "text": templates.EMPTY_MESSAGE}]
                 )
             collector = CollectingOutputChannel()
+            metadata = client_metadata(
+                chat.metadata, key=self.key or key_from_env(), address=request_address(request)
+            )
             try:
                 await on_new_message(
                     UserMessage(
                         chat.message,
                         collector,
-                        chat.sender,
+                        namespaced(CHANNEL, chat.sender),
                         input_channel=self.name(),
-                        metadata=chat.metadata,
+                        metadata=metadata,
                     )
                 )
             except CancelledError:
@@ -100,6 +121,7 @@ class GuardedRestInput(RestInput):
             except Exception:  # the HTTP boundary: log it, answer 503, never a bare 500
                 logger.exception("rest: handling the message failed")
                 return error("unavailable", 503, reply=templates.UNAVAILABLE)
-            return response.json(collector.messages or no_reply(chat.sender))
+            replies = addressed_to(collector.messages, chat.sender)
+            return response.json(replies or no_reply(chat.sender))
 
         return hook

@@ -8,6 +8,8 @@ UNAVAILABLE = "系统繁忙，请稍后再试。"
 NO_REPLY = "系统繁忙，暂时无法回复您，请稍后再试。"
 TOO_FAST = "您发送得太快了，请稍等{seconds}秒再发。"
 MALFORMED_MESSAGE = "消息格式不正确，请重新输入。"
+# A socket.io message whose session id is too short to be unguessable (never one we issued).
+SESSION_INVALID = "当前会话无效，请刷新页面后重新开始。"
 ERROR_MESSAGES = {
     "body_too_large": "请求体过大",
     "invalid_utf8": "请求不是有效的 UTF-8 文本",

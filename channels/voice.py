@@ -27,6 +27,7 @@ from channels import templates
 from channels.guard import RateLimiter, RequestRejected
 from channels.voice_request import parse_voice_request
 from channels.voice_turns import Reply, VoiceTurns, busy_reply
+from identity.assertion import key_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -99,18 +100,22 @@ class VoiceInput(InputChannel):
             limit=int(credentials.get("rate_limit", 20)),
             window=float(credentials.get("rate_window", 10)),
         )
-        return cls(token=str(token or ""), limiter=limiter, operator=operator)
+        return cls(token=str(token or ""), limiter=limiter, operator=operator, key=key_from_env())
 
     def __init__(
         self,
         token: str = "",
         limiter: Optional[RateLimiter] = None,
         operator: Optional[Dict[str, str]] = None,
+        key: Optional[str] = None,
     ) -> None:
-        """An empty token means development: every caller is let in (with one warning)."""
+        """An empty token means development: every caller is let in (with one warning).
+
+        `key` (CHANNEL_ASSERTION_KEY) hashes the user into the per-source key; None: read per turn.
+        """
         self.token = token
         self.limiter = limiter or RateLimiter()
-        self.turns = VoiceTurns(operator or {k: d for k, (_, d) in OPERATOR_ENV.items()})
+        self.turns = VoiceTurns(operator or {k: d for k, (_, d) in OPERATOR_ENV.items()}, key)
         self._warned = False
 
     def authorised(self, request: Request) -> bool:

@@ -19,9 +19,12 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 
 from channels import templates
+from channels.metadata import client_source
 from channels.speech import Speech, render_reprompt, render_speech, speech_from_text
 from channels.voice_asr import FALLBACK_INTENT, Hypothesis, choose, clean_asr_text, expectation_for
 from channels.voice_request import VoiceRequest
+from identity.assertion import CLIENT_KEY, key_from_env
+from identity.conversation import namespaced
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,18 @@ class Reply:
 
 
 def sender_for(user_id: str) -> str:
-    """Rasa's conversation id for a platform user: stable across skill sessions, not the raw id."""
-    return "voice-" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32]
+    """Rasa's conversation id for a platform user: stable across skill sessions, not the raw id.
+
+    In the voice namespace (`voice:<hash>`), so no other channel's client can name it.
+    """
+    return namespaced(CHANNEL, hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32])
+
+
+def user_source(key: str, user_id: str) -> str:
+    """The per-source key of a speaker user: the platform's user, not its shared address."""
+    # Every request comes from the platform's servers, so their address would lump all
+    # speaker users together; the platform (authenticated by VOICE_TOKEN) names the user.
+    return client_source(key, f"{CHANNEL}-user:{user_id}")
 
 
 def session_key(session_id: str) -> str:
@@ -137,9 +150,10 @@ def _reply(messages: List[Dict[str, Any]], end: bool = False) -> Reply:
 class VoiceTurns:
     """Runs turns against a loaded Rasa agent (`request.app.ctx.agent`)."""
 
-    def __init__(self, operator: Dict[str, str]) -> None:
-        """`operator` fills the goodbye's hotline, SMS number and keyword."""
+    def __init__(self, operator: Dict[str, str], key: Optional[str] = None) -> None:
+        """`operator` fills the goodbye's hotline, SMS number and keyword; `key` hashes users."""
         self.goodbye_text = templates.VOICE_GOODBYE.format(**operator)
+        self.key = key
 
     async def handle(
         self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], req: VoiceRequest
@@ -198,7 +212,10 @@ class VoiceTurns:
                     collector,
                     sender,
                     input_channel=CHANNEL,
-                    metadata={VOICE_KEY: meta},
+                    metadata={
+                        VOICE_KEY: meta,
+                        CLIENT_KEY: user_source(self.key or key_from_env(), req.user_id),
+                    },
                 )
             )
         except CancelledError:

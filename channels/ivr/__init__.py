@@ -1,4 +1,9 @@
-"""Phone IVR channel: one platform event in, what to play and collect (or transfer) out."""
+"""Phone IVR channel: one platform event in, what to play and collect (or transfer) out.
+
+Each call is the conversation `ivr:<call id>`. With `prefill_caller_number` the caller's mobile
+(ANI) travels as a signed `caller_id` assertion (identity.assertion) for this call only: it
+says where the code goes, it never proves the phone (an ANI can be spoofed).
+"""
 
 from __future__ import annotations
 
@@ -27,12 +32,15 @@ from channels.ivr.collect import (
 )
 from channels.ivr.events import IvrEvent, caller_mobile, parse_ivr_event
 from channels.ivr.prompts import closing_body, collect_body, hangup_ack, transfer_body
+from channels.metadata import client_source
+from identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
 
 logger = logging.getLogger(__name__)
 
 DEV_TOKEN = "dev-ivr-token"
 GREET = "/greet"
 END_CALL = "/restart"
+CALLER_ID = "caller_id"
 
 __all__ = ["DEV_TOKEN", "IvrInput"]
 
@@ -45,6 +53,14 @@ def error(code: str, status: int) -> Reply:
     """A JSON error body: a machine-readable code and a readable message."""
     message = templates.IVR_ERROR_MESSAGES.get(code) or templates.ERROR_MESSAGES.get(code, code)
     return status, {"error": code, "message": message}
+
+
+def caller_source(key: str, event: IvrEvent) -> str:
+    """The per-source key of a call: its caller's mobile number, else the call itself."""
+    # Every request comes from the telephony platform, whose address says nothing about the
+    # caller. A hidden number gets its own source per call rather than one shared by everybody.
+    phone = caller_mobile(event.ani)
+    return client_source(key, f"ivr-caller:{phone}" if phone else f"ivr-call:{event.call_id}")
 
 
 def new_message_id() -> str:
@@ -79,6 +95,7 @@ class IvrInput(InputChannel):
             prefill_caller_number=bool(credentials.get("prefill_caller_number", False)),
             min_confidence=float(credentials.get("min_confidence", 0.5)),
             agent_queue=str(credentials.get("agent_queue", "membership_cancel")),
+            key=key_from_env(),
         )
 
     def __init__(
@@ -87,12 +104,17 @@ class IvrInput(InputChannel):
         prefill_caller_number: bool = False,
         min_confidence: float = 0.5,
         agent_queue: str = "membership_cancel",
+        key: Optional[str] = None,
     ) -> None:
-        """Configuration from credentials.yml."""
+        """Configuration from credentials.yml; `key` (CHANNEL_ASSERTION_KEY) signs caller ids.
+
+        Without a key (tests, direct construction) CHANNEL_ASSERTION_KEY is read per turn.
+        """
         self.token = token
         self.prefill_caller_number = prefill_caller_number
         self.min_confidence = min_confidence
         self.agent_queue = agent_queue
+        self.key = key
 
     def authorised(self, headers: Mapping[str, str]) -> bool:
         """Whether the request carries the shared secret (Bearer or X-IVR-Token header)."""
@@ -104,13 +126,20 @@ class IvrInput(InputChannel):
         return hmac.compare_digest(given.encode("utf-8"), self.token.encode("utf-8"))
 
     def metadata(self, event: IvrEvent) -> Dict[str, Any]:
-        """Per-turn metadata: the call, and the caller's number when pre-fill is on."""
-        meta: Dict[str, Any] = {"ivr": {"call_id": event.call_id, "event": event.type}}
+        """Per-turn metadata: the call, its source, and the signed caller number when pre-fill
+        is on."""
+        key = self.key or key_from_env()
+        meta: Dict[str, Any] = {
+            "ivr": {"call_id": event.call_id, "event": event.type},
+            CLIENT_KEY: caller_source(key, event),
+        }
         if event.confidence is not None:
             meta["ivr"]["confidence"] = event.confidence
         phone = caller_mobile(event.ani) if self.prefill_caller_number else None
         if phone:
-            meta["identity"] = {"phone": phone, "source": "caller_id"}
+            meta[METADATA_KEY] = sign(
+                key, conversation_id=event.sender_id, phone=phone, source=CALLER_ID
+            )
         return meta
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
+from identity.conversation import namespaced
 
 EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
 MAX_ANI_CHARS = 64
@@ -32,8 +33,8 @@ class IvrEvent:
 
     @property
     def sender_id(self) -> str:
-        """The Rasa conversation id of this call."""
-        return f"ivr-{self.call_id}"
+        """The Rasa conversation id of this call, in the IVR namespace (`ivr:<call id>`)."""
+        return namespaced("ivr", self.call_id)
 
 
 def caller_mobile(ani: Optional[str]) -> Optional[str]:

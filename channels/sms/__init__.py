@@ -1,8 +1,9 @@
 """Inbound SMS channel: POST /webhooks/sms/webhook {"from", "to", "text", "message_id"?} → one SMS.
 
 The sender's number is the account (the carrier authenticates it, as in the operator's own
-0000 flow): every turn carries metadata {"identity": {"phone", "source": "sms_sender"}} and
-the conversation id `sms-<keyed hash of the phone>`, so later SMS from the same phone continue it.
+0000 flow): every turn carries a signed `sms_sender` assertion (identity.assertion, key
+CHANNEL_ASSERTION_KEY) for the conversation `sms:<keyed hash of the phone>`, so later SMS from
+the same phone continue it and only this channel can vouch for the number.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from sanic.response import HTTPResponse
 
 from channels import templates
 from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RateLimiter, RequestRejected
+from channels.metadata import client_source
 from channels.sms.auth import GatewayAuth
 from channels.sms.conversation import DEFAULT_OFFER_TTL, last_offer
 from channels.sms.keywords import interpret
 from channels.sms.memory import PhoneLocks, Result, RetryCache
 from channels.sms.parse import InboundSms, parse_sms_request
 from channels.sms.render import DEFAULT_MAX_SEGMENTS, Offer, Rendered, render
+from identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
+from identity.conversation import namespaced
 from redaction.text import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -43,16 +47,21 @@ def sender_id(phone: str, key: str) -> str:
 
     Conversation ids are kept in the clear by every tracker store and in Rasa's logs, so the
     phone only goes in pseudonymised (HMAC with the gateway secret); the same phone always
-    gets the same conversation.
+    gets the same conversation. In the SMS namespace, so no other channel's client can name it.
     """
     digest = hmac.new(key.encode("utf-8"), phone.encode("utf-8"), hashlib.sha256).hexdigest()
-    return f"{CHANNEL}-{digest[:24]}"
+    return namespaced(CHANNEL, digest[:24])
 
 
-def identity_metadata(sms: InboundSms) -> Dict[str, Any]:
-    """The metadata every SMS turn carries: who sent it (carrier-authenticated) and to where."""
+def identity_metadata(sms: InboundSms, conversation_id: str, key: str) -> Dict[str, Any]:
+    """The metadata every SMS turn carries: who sent it (signed; the carrier authenticated the
+    number) and to where. The per-source key is the sender's number (hashed): every request
+    comes from the gateway, whose address says nothing about the user."""
     return {
-        "identity": {"phone": sms.phone, "source": IDENTITY_SOURCE},
+        METADATA_KEY: sign(
+            key, conversation_id=conversation_id, phone=sms.phone, source=IDENTITY_SOURCE
+        ),
+        CLIENT_KEY: client_source(key, f"sms-sender:{sms.phone}"),
         "sms": {"to": sms.to, "message_id": sms.message_id},
     }
 
@@ -137,6 +146,7 @@ class SmsInput(InputChannel):
             memory_size=int(credentials.get("memory_size", 10_000)),
             reply_timeout=float(credentials.get("reply_timeout", DEFAULT_REPLY_TIMEOUT)),
             offer_ttl=float(credentials.get("offer_ttl", DEFAULT_OFFER_TTL)),
+            assertion_key=key_from_env(),
         )
 
     def __init__(
@@ -147,8 +157,13 @@ class SmsInput(InputChannel):
         memory_size: int = 10_000,
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT,
         offer_ttl: float = DEFAULT_OFFER_TTL,
+        assertion_key: Optional[str] = None,
     ) -> None:
-        """Locks, rate limit and retries are per process; see channels/sms/memory.py."""
+        """Locks, rate limit and retries are per process; see channels/sms/memory.py.
+
+        `assertion_key` (CHANNEL_ASSERTION_KEY) signs the sender; None: read per message.
+        """
+        self.assertion_key = assertion_key
         self.auth = auth or GatewayAuth.from_credentials({})
         self.limiter = limiter or RateLimiter(limit=10, window=60)
         self.max_segments = max_segments
@@ -248,13 +263,14 @@ class SmsInput(InputChannel):
     ) -> List[Dict[str, Any]]:
         """Runs one turn of the assistant; [] when it failed or took too long."""
         collector = SmsOutput()
+        conversation = sender_id(sms.phone, self.auth.secret)
         message = UserMessage(
             text,
             collector,
-            sender_id(sms.phone, self.auth.secret),
+            conversation,
             input_channel=CHANNEL,
             message_id=sms.message_id,
-            metadata=identity_metadata(sms),
+            metadata=identity_metadata(sms, conversation, self.assertion_key or key_from_env()),
         )
         masked = mask_phone(sms.phone)
         try:

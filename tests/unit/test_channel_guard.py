@@ -109,3 +109,33 @@ def test_rate_limit_per_sender_with_a_sliding_window() -> None:
     assert limiter.retry_after("b") == 0.0
     now[0] = 10.5
     assert limiter.retry_after("a") == 0.0
+
+
+def test_a_million_senders_keep_the_limiter_at_its_cap() -> None:
+    """Memory stays bounded: 1,000,000 distinct senders within one window (none idle) leave
+    exactly `max_senders` tracked, and an active sender is still limited."""
+    limiter = RateLimiter(limit=3, window=10, clock=lambda: 5.0, max_senders=1000)
+    assert [limiter.retry_after("active") for _ in range(3)] == [0.0, 0.0, 0.0]
+    for number in range(1_000_000):
+        limiter.retry_after(f"s{number}")
+        if number % 500 == 0:  # the active sender keeps talking: it is never the one evicted
+            assert limiter.retry_after("active") == pytest.approx(10.0)
+    assert limiter.tracked == 1000
+    assert limiter.retry_after("active") == pytest.approx(10.0)
+
+
+def test_idle_senders_are_forgotten_and_the_least_recently_seen_goes_first() -> None:
+    """A sender silent for a whole window is dropped; beyond the cap the oldest goes."""
+    now = [0.0]
+    limiter = RateLimiter(limit=2, window=10, clock=lambda: now[0], max_senders=3)
+    for sender in ("a", "b", "c"):
+        limiter.retry_after(sender)
+    now[0] = 1.0
+    limiter.retry_after("a")  # a is now the most recently seen
+    limiter.retry_after("d")  # over the cap: b (least recently seen) is forgotten
+    assert limiter.tracked == 3
+    assert limiter.retry_after("a") == pytest.approx(9.0), "a kept its history"
+    assert limiter.retry_after("b") == 0.0 and limiter.retry_after("b") == 0.0, "b started over"
+    now[0] = 30.0
+    limiter.retry_after("e")
+    assert limiter.tracked == 1, "everyone idle for a window is forgotten"

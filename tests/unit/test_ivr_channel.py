@@ -17,9 +17,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from channels import templates
 from channels.ivr import DEV_TOKEN, IvrInput, new_message_id
 from channels.ivr.collect import AFFIRM, HUMAN
+from identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
 from tests.unit.test_ivr_collect import LIST, bot, domain
 
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
+KEY = "assertion-key-for-tests"
 Script = Callable[[str], List[Event]]
 
 
@@ -128,7 +130,7 @@ def test_whole_call_by_keys_plays_prompts_and_collects_the_right_input() -> None
 
     texts = [m.text for m in rasa.received]
     assert texts == ["/greet", "我要取消会员", "13800138000", "123456", "2", AFFIRM]
-    assert {m.sender_id for m in rasa.received} == {"ivr-k1"}
+    assert {m.sender_id for m in rasa.received} == {"ivr:k1"}
     assert {m.input_channel for m in rasa.received} == {"ivr"}
 
 
@@ -180,26 +182,50 @@ def test_confident_speech_and_unknown_confidence_pass() -> None:
     assert [m.text for m in rasa.received] == ["我要取消会员", "13800138000"]
 
 
-def test_caller_number_is_sent_as_identity_only_when_enabled() -> None:
-    """prefill_caller_number: the ANI's mobile (prefix stripped) goes in metadata each turn."""
-    on, rasa_on = IvrInput(prefill_caller_number=True), FakeRasa(cancel_flow)
+def test_caller_number_is_sent_as_a_signed_caller_id_only_when_enabled() -> None:
+    """prefill_caller_number: the ANI's mobile (prefix stripped) goes in metadata each turn,
+    signed for this call's conversation as a `caller_id` (which proves nothing by itself)."""
+    on, rasa_on = IvrInput(prefill_caller_number=True, key=KEY), FakeRasa(cancel_flow)
     call(on, rasa_on, {"call_id": "a1", "type": "start", "ani": "+86 138 0013 8000"})
     call(
         on,
         rasa_on,
         {"call_id": "a1", "type": "speech", "text": "我要取消会员", "ani": "008613800138000"},
     )
-    identities = [m.metadata.get("identity") for m in rasa_on.received]
-    assert identities == [{"phone": "13800138000", "source": "caller_id"}] * 2
+    assert all("identity" not in m.metadata for m in rasa_on.received)
+    proofs = [
+        verify(KEY, m.metadata[METADATA_KEY], conversation_id="ivr:a1") for m in rasa_on.received
+    ]
+    assert [(p.phone, p.source, p.proves_phone) for p in proofs] == [
+        ("13800138000", "caller_id", False)
+    ] * 2
+    with pytest.raises(InvalidAssertion):  # another call's conversation cannot use it
+        verify(KEY, rasa_on.received[0].metadata[METADATA_KEY], conversation_id="ivr:a9")
+    with pytest.raises(InvalidAssertion):  # nor the same call id named over REST
+        verify(KEY, rasa_on.received[0].metadata[METADATA_KEY], conversation_id="rest:ivr:a1")
 
     landline = FakeRasa(cancel_flow)
     call(on, landline, {"call_id": "a2", "type": "start", "ani": "01088886666"})
-    assert "identity" not in landline.received[0].metadata
+    assert METADATA_KEY not in landline.received[0].metadata
 
-    off, rasa_off = IvrInput(prefill_caller_number=False), FakeRasa(cancel_flow)
+    off, rasa_off = IvrInput(prefill_caller_number=False, key=KEY), FakeRasa(cancel_flow)
     call(off, rasa_off, {"call_id": "a3", "type": "start", "ani": "13800138000"})
+    assert METADATA_KEY not in rasa_off.received[0].metadata
     assert "identity" not in rasa_off.received[0].metadata
     assert rasa_off.received[0].metadata["ivr"] == {"call_id": "a3", "event": "start"}
+
+
+def test_each_turn_carries_the_callers_source() -> None:
+    """The per-source key is the caller's number (hashed), or the call when it is hidden."""
+    channel, rasa = IvrInput(key=KEY), FakeRasa(cancel_flow)
+    call(channel, rasa, {"call_id": "s1", "type": "start", "ani": "13800138000"})
+    call(channel, rasa, {"call_id": "s2", "type": "start", "ani": "+8613800138000"})
+    call(channel, rasa, {"call_id": "s3", "type": "start"})
+    call(channel, rasa, {"call_id": "s4", "type": "start"})
+    sources = [m.metadata[CLIENT_KEY] for m in rasa.received]
+    assert sources[0] == sources[1], "one caller, one source"
+    assert len(set(sources)) == 3, "hidden numbers are not lumped together"
+    assert all(len(s) == 24 and "13800138000" not in s for s in sources)
 
 
 def test_hang_up_restarts_the_conversation_and_reports_the_step() -> None:

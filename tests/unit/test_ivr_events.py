@@ -30,7 +30,7 @@ def test_each_event_type_is_read_with_its_fields() -> None:
 
 def test_sender_id_is_prefixed_with_ivr() -> None:
     """Rasa sees the call as conversation ivr-<call id>."""
-    assert parse_ivr_event(body(call_id="abc-1", type="start")).sender_id == "ivr-abc-1"
+    assert parse_ivr_event(body(call_id="abc-1", type="start")).sender_id == "ivr:abc-1"
 
 
 def test_speech_without_confidence_and_empty_speech_are_allowed() -> None:
@@ -142,7 +142,7 @@ def test_any_object_is_accepted_or_refused_with_4xx(fields, kind) -> None:
         assert exc.code in templates.IVR_ERROR_MESSAGES or exc.code in templates.ERROR_MESSAGES
         return
     assert event.type in ("start", "speech", "dtmf", "hangup")
-    assert event.sender_id.startswith("ivr-")
+    assert event.sender_id.startswith("ivr:")
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,9 +17,11 @@ from channels.guard import RateLimiter
 from channels.sms import SmsInput, sender_id
 from channels.sms.auth import DEV_SECRET, GatewayAuth, sign
 from channels.sms.memory import Lru, RetryCache
+from identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
 
 NOW = 1_800_000_000.0
 SECRET = "s3cret-for-tests"
+ASSERTION_KEY = "assertion-key-for-tests"
 LIST = {
     "text": "您的号码138****8000下开通了以下会员：\n"
     "1. 腾讯视频VIP\n2. QQ音乐绿钻\n请问要取消哪一个？",
@@ -102,18 +104,32 @@ def call(ch: SmsInput, bot: FakeBot, headers: Dict[str, str], raw: bytes) -> tup
 
 
 def test_a_signed_sms_reaches_the_assistant_as_the_sender() -> None:
-    """sms-<hash of phone> conversation, channel `sms`, identity metadata; the reply back."""
-    ch, bot = channel(), FakeBot()
+    """sms:<hash of phone> conversation, channel `sms`, a signed sender; the reply back."""
+    ch, bot = channel(assertion_key=ASSERTION_KEY), FakeBot()
     status, body, _ = call(ch, bot, *signed(sms("0000", "m-1")))
     assert status == 200
     message = bot.messages[0]
     assert message.text == "/cancel_subscription"
     assert message.sender_id == sender_id("13800138000", SECRET)
-    assert message.sender_id.startswith("sms-") and "13800138000" not in message.sender_id
+    assert message.sender_id.startswith("sms:") and "13800138000" not in message.sender_id
     assert sender_id("13800138000", SECRET) != sender_id("13900139000", SECRET)
     assert sender_id("13800138000", SECRET) != sender_id("13800138000", "another key")
     assert message.input_channel == "sms"
-    assert message.metadata["identity"] == {"phone": "13800138000", "source": "sms_sender"}
+    assert "identity" not in message.metadata
+    proof = verify(
+        ASSERTION_KEY, message.metadata[METADATA_KEY], conversation_id=message.sender_id
+    )
+    assert (proof.phone, proof.source, proof.proves_phone) == ("13800138000", "sms_sender", True)
+    with pytest.raises(InvalidAssertion):  # signed with CHANNEL_ASSERTION_KEY, nothing else
+        verify(SECRET, message.metadata[METADATA_KEY], conversation_id=message.sender_id)
+    with pytest.raises(InvalidAssertion):  # good for this number's conversation only
+        verify(
+            ASSERTION_KEY,
+            message.metadata[METADATA_KEY],
+            conversation_id=sender_id("13900139000", SECRET),
+        )
+    assert len(message.metadata[CLIENT_KEY]) == 24
+    assert "13800138000" not in json.dumps(message.metadata[CLIENT_KEY])
     assert body == {
         "to": "13800138000",
         "text": "收到：/cancel_subscription",

@@ -144,7 +144,7 @@ def test_sender_is_a_stable_hash_of_the_user() -> None:
     assert sender_for("amzn1.account.X") == sender_for("amzn1.account.X")
     assert sender_for("a") != sender_for("b")
     assert "amzn1" not in sender_for("amzn1.account.X")
-    assert sender_for("u1").startswith("voice-") and len(sender_for("u1")) == 38
+    assert sender_for("u1").startswith("voice:") and len(sender_for("u1")) == 38
 
 
 @given(st.text(min_size=1, max_size=80))

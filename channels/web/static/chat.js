@@ -294,11 +294,22 @@
     flush();
   }
 
+  // The session id is a bearer secret (whoever knows it can continue the conversation), so it
+  // is 128 random bits from the browser's CSPRNG, as 32 hex characters.
+  function newSessionId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return (b < 16 ? "0" : "") + b.toString(16);
+    }).join("");
+  }
+
   function connect() {
     // The server's origin and path; websocket first, long-polling if a proxy blocks it.
     socket = window.io({ path: config.socketPath, transports: ["websocket", "polling"] });
     socket.on("connect", function () {
-      socket.emit("session_request", { session_id: state.sessionId });
+      // A new conversation asks for a fresh random id; the server confirms it (or issues one).
+      socket.emit("session_request", { session_id: state.sessionId || newSessionId() });
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotMessage);
