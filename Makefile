@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 RASA_PORT ?= 5005
 ACTION_PORT ?= 5055
 CORS_ORIGINS ?= *
+# Where make run / make demo listen (Rasa; the action server: ACTION_HOST, same default).
+# Rasa's HTTP API is on only when RASA_API_TOKEN is set; DEPLOY_ENV=production checks every
+# secret first and exits non-zero naming the unfit ones (docs/deployment.md).
+HOST ?= 127.0.0.1
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -36,12 +40,12 @@ seed: install
 
 run: install
 	@ls models/*.tar.gz >/dev/null 2>&1 || { echo "No model in models/: run 'make train' first." >&2; exit 1; }
-	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
+	HOST='$(HOST)' RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 demo: install train seed
-	@echo "Chat page: http://localhost:$(RASA_PORT)/chat"
-	@echo "REST: POST http://localhost:$(RASA_PORT)/webhooks/rest/webhook  {\"sender\": \"me\", \"message\": \"你好\"}"
-	RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
+	@echo "Chat page: http://$(HOST):$(RASA_PORT)/chat"
+	@echo "REST: POST http://$(HOST):$(RASA_PORT)/webhooks/rest/webhook  {\"sender\": \"me\", \"message\": \"你好\"}"
+	HOST='$(HOST)' RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
 	$(VENV)/bin/ruff check actions nlu catalog channels rasa_fixes redaction tools bench tests

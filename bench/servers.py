@@ -7,6 +7,7 @@ import ctypes
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from unittest import mock
 
 from actions.sms.outbox import find_code
-from tools.serve import commands, endpoints_file
+from tools.serve import ACTION_AUTH_HEADER, commands, endpoints_file, server_env
 
 if TYPE_CHECKING:
     from actions.store import SubscriptionService
@@ -70,8 +71,11 @@ def _spawn(cmd: List[str], env: Dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def bench_env(work: Path) -> Dict[str, str]:
-    """The servers' environment: a store, outbox and partner control in `work`, no resend limits."""
-    env = dict(os.environ)
+    """The servers' environment: a store, outbox and partner control in `work`, no resend limits,
+    and this run's secrets: the action server's token, the channels' assertion key, and a token
+    that turns Rasa's HTTP API on (the bench reads trackers and parses through it)."""
+    tokens = {name: secrets.token_urlsafe(32) for name in ("ACTION_SERVER_TOKEN", "RASA_API_TOKEN")}
+    env = server_env({**os.environ, **tokens})
     env.update(
         STORE_URL=f"sqlite:///{work / 'store.db'}",
         SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
@@ -343,7 +347,10 @@ class Servers:
         set_partner_mode(self.env["PARTNER_SIM_CONTROL"], "ok")
         if self.stock:
             endpoints = self.work / "endpoints.yml"
-            endpoints.write_text(f'action_endpoint:\n  url: "{self.action_url}/webhook"\n')
+            # Stock Rasa too must show the action server its token.
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "{self.action_url}/webhook"\n{ACTION_AUTH_HEADER}'
+            )
             credentials = STOCK_CREDENTIALS
         else:
             endpoints = endpoints_file(
@@ -358,13 +365,15 @@ class Servers:
             str(self.model),
             credentials,
             tuned=not self.stock,
+            host=HOST,
+            api_token=self.env["RASA_API_TOKEN"],
         )
         begin = time.monotonic()
-        for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd + ["-i", HOST], "rasa.log")):
+        for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd, "rasa.log")):
             self.procs.append(_spawn(cmd, self.env, self.work / log))
         self._wait(f"{self.action_url}/health", begin)
         self.startup["action_server_ready_s"] = time.monotonic() - begin
-        self._wait(f"{self.url}/status", begin)
+        self._wait(f"{self.url}/", begin)  # open, answered once the model is loaded
         self.startup["rasa_ready_s"] = time.monotonic() - begin
         while not self.say("bench-startup", "你好"):
             self._check_alive(begin)
@@ -420,6 +429,14 @@ class Servers:
     def reseed(self) -> None:
         """Resets the bench store to the demo data (and the extra bench accounts)."""
         reseed(self.env["STORE_URL"], self.extra_phones)
+
+    def api_url(self, path: str) -> str:
+        """A URL of Rasa's HTTP API with its token (the API is on only with one)."""
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.env['RASA_API_TOKEN']}"
+
+    def action_headers(self) -> Dict[str, str]:
+        """The header the action server wants on every call, as Rasa sends it."""
+        return {"Authorization": f"Bearer {self.env['ACTION_SERVER_TOKEN']}"}
 
     def say(self, sender: str, text: str, timeout: float = 60.0) -> List[str]:
         """One REST turn; the bot's texts."""

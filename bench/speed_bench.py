@@ -35,6 +35,7 @@ from bench.speed_plan import (  # noqa: F401  (re-exported: the bench's knobs li
     WINDOW_S,
 )
 from bench.speed_report import describe, plot, section
+from identity.conversation import namespaced
 
 
 def goal_stream(seed: int) -> Iterator[Tuple[Goal, str, int]]:
@@ -154,10 +155,14 @@ def run_level(bot: servers.Servers, c: int, seconds: float) -> Dict[str, Any]:
     }
 
 
-def post_json(url: str, payload: Optional[Dict[str, Any]] = None) -> Tuple[float, Any]:
+def post_json(
+    url: str, payload: Optional[Dict[str, Any]] = None, headers: Optional[Dict[str, str]] = None
+) -> Tuple[float, Any]:
     """One POST (a GET without payload); (seconds, decoded answer)."""
     body = None if payload is None else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, body, {"Content-Type": "application/json", **(headers or {})}
+    )
     start = time.perf_counter()
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         answer = json.loads(response.read().decode("utf-8"))
@@ -196,7 +201,7 @@ def floors(bot: servers.Servers, n: int) -> Dict[str, Dict[str, Any]]:
     webhook = f"{bot.action_url}/webhook"
     cases: Dict[str, Tuple[str, Callable[[int], Dict[str, Any]]]] = {
         "NLU parse (/model/parse)": (
-            f"{bot.url}/model/parse",
+            bot.api_url("/model/parse"),
             lambda i: {"text": FLOOR_TEXTS[i % len(FLOOR_TEXTS)]},
         ),
         "action_cancel_methods (no store)": (
@@ -210,10 +215,12 @@ def floors(bot: servers.Servers, n: int) -> Dict[str, Dict[str, Any]]:
     }
     result = {}
     for name, (url, payload) in cases.items():
+        # The action server wants its token, as Rasa sends it; the API's is in the URL.
+        headers = bot.action_headers() if url == webhook else {}
         for i in range(10):
-            post_json(url, payload(i))
+            post_json(url, payload(i), headers)
         before = sum(bot.cpu_seconds().values())
-        ms = [post_json(url, payload(i))[0] * 1000 for i in range(n)]
+        ms = [post_json(url, payload(i), headers)[0] * 1000 for i in range(n)]
         cpu_ms = 1000 * (sum(bot.cpu_seconds().values()) - before) / n
         result[name] = {"n": n, **stats(ms), "cpu_ms": cpu_ms}
     return result
@@ -225,7 +232,9 @@ def calls_per_turn(bot: servers.Servers, senders: List[str]) -> Dict[str, float]
     remote = set(domain.get("actions", [])) | set(domain.get("forms", {}))
     users = actions = calls = 0
     for sender in senders:
-        events = post_json(f"{bot.url}/conversations/{sender}/tracker")[1]["events"]
+        # Our REST channel keeps each sender in its own namespace; stock Rasa's does not.
+        conversation = sender if bot.stock else namespaced("rest", sender)
+        events = post_json(bot.api_url(f"/conversations/{conversation}/tracker"))[1]["events"]
         for event in events:
             users += event["event"] == "user"
             if event["event"] == "action" and event.get("name") != "action_listen":

@@ -70,9 +70,9 @@ def stored(page) -> dict:
 
 
 def api(bot: Bot, path: str, body: object) -> None:
-    """POSTs JSON to Rasa's HTTP API (enabled with --enable-api in the test server)."""
+    """POSTs JSON to Rasa's HTTP API (on in the test server, with its token)."""
     request = urllib.request.Request(
-        f"{bot.url}{path}",
+        bot.api_url(path),
         data=json.dumps(body).encode("utf-8"),
         headers={"Content-Type": "application/json"},
     )
@@ -223,13 +223,13 @@ def test_markup_typed_or_echoed_is_shown_as_text(bot: Bot, page, page_errors) ->
     session = stored(page)["sessionId"]
     api(
         bot,
-        f"/conversations/{session}/tracker/events",
+        f"/conversations/web:{session}/tracker/events",
         {"event": "slot", "name": "service", "value": [HOSTILE[0]]},
     )
     before = page.locator(BOT_BUBBLES).count()
     api(
         bot,
-        f"/conversations/{session}/execute?output_channel=socketio",
+        f"/conversations/web:{session}/execute?output_channel=socketio",
         {"name": "utter_ask_cancel_confirmed"},
     )
     echoed = settle(page, before)

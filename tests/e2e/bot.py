@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Mapping, Optional
 
 import pytest
 
@@ -22,7 +24,7 @@ from actions.partners import set_partner_mode
 from actions.settings import Settings
 from actions.sms.outbox import latest_code, read_outbox
 from actions.store import SubscriptionService, build_service
-from tools.serve import commands, endpoints_file
+from tools.serve import commands, endpoints_file, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,6 +37,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def secured(env: Mapping[str, str]) -> Dict[str, str]:
+    """`env` with this run's secrets, as `make run` makes them: a random action server token
+    and channel assertion key shared by both servers, and a random token that turns Rasa's HTTP
+    API on (tests read trackers through it)."""
+    tokens = {name: secrets.token_urlsafe(32) for name in ("ACTION_SERVER_TOKEN", "RASA_API_TOKEN")}
+    return server_env({**env, **tokens})
 
 
 def latest_model() -> Path:
@@ -69,6 +79,11 @@ class Bot:
     settings: Settings
     store: SubscriptionService
     env: Dict[str, str]
+
+    def api_url(self, path: str, **params: str) -> str:
+        """A URL of Rasa's HTTP API (`/conversations/...`, `/model/parse`) with its token."""
+        query = urllib.parse.urlencode({**params, "token": self.env["RASA_API_TOKEN"]})
+        return f"{self.url}{path}{'&' if '?' in path else '?'}{query}"
 
     def say(self, sender: str, text: str) -> List[str]:
         """Sends one message over the REST channel and returns the bot's texts."""
@@ -126,7 +141,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     model = latest_model()
     work = tmp_path_factory.mktemp("e2e")
     rasa_port, action_port = free_port(), free_port()
-    env = dict(os.environ)
+    env = secured(os.environ)
     env.update(
         STORE_URL=f"sqlite:///{work / 'store.db'}",
         SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
@@ -138,7 +153,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     settings = Settings.from_env(env)
     endpoints = endpoints_file(action_port, work, host="127.0.0.1")
     action_log, rasa_log = work / "actions.log", work / "rasa.log"
-    action_cmd, rasa_cmd = commands(rasa_port, action_port, endpoints, CORS, model=str(model))
+    action_cmd, rasa_cmd = commands(
+        rasa_port, action_port, endpoints, CORS, model=str(model), api_token=env["RASA_API_TOKEN"]
+    )
     procs = []
     try:
         procs.append(
@@ -148,7 +165,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         )
         procs.append(
             subprocess.Popen(
-                rasa_cmd + ["-i", "127.0.0.1"],
+                rasa_cmd,
                 cwd=ROOT,
                 env=env,
                 stdout=rasa_log.open("w"),
@@ -163,7 +180,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         )
         bot.reseed()
         wait_for(f"http://127.0.0.1:{action_port}/health", procs[0], action_log)
-        wait_for(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log)
+        # `GET /` is open (no token) and answers once the model is loaded.
+        wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], rasa_log)
         yield bot
     finally:
         for proc in procs:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 
 from actions.settings import Settings
 from actions.store import build_service
-from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, wait_for
+from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, secured, wait_for
 from tools.serve import commands
 
 PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -215,7 +215,7 @@ def make_deployment(
     """
     action_port = action_port or free_port()
     action_url = action_url or f"http://127.0.0.1:{action_port}/webhook"
-    env = dict(os.environ)
+    env = secured(os.environ)
     env.update(
         STORE_URL=store_url,
         SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
@@ -228,6 +228,7 @@ def make_deployment(
     env.update(extra_env or {})
     env.update(production_env(tracker_db, lock_prefix, action_url))
     model = str(latest_model())
+    api_token = env["RASA_API_TOKEN"]
     action_cmd, _ = commands(0, action_port, PRODUCTION_ENDPOINTS, CORS, model=model)
     action = Server(
         "actions",
@@ -239,14 +240,17 @@ def make_deployment(
     servers = []
     for index in range(rasa_count):
         port = free_port()
-        _, rasa_cmd = commands(port, action_port, PRODUCTION_ENDPOINTS, CORS, model=model)
+        _, rasa_cmd = commands(
+            port, action_port, PRODUCTION_ENDPOINTS, CORS, model=model, api_token=api_token
+        )
         servers.append(
             Server(
                 f"rasa{index}",
-                rasa_cmd + ["-i", "127.0.0.1", *(rasa_args or [])],
+                rasa_cmd + [*(rasa_args or [])],
                 env,
                 work / f"rasa{index}.log",
-                f"http://127.0.0.1:{port}/status",
+                # Open (no token), answered once the model is loaded.
+                f"http://127.0.0.1:{port}/",
             )
         )
     return Deployment(work=work, env=env, action=action, rasa=servers)

@@ -136,7 +136,7 @@ def test_hang_up_at_the_code_step_changes_nothing(fresh: Bot) -> None:
     assert store_state(fresh) == before
     assert codes_sent(fresh, ZHANG), "the code had been sent"
     assert not [m for m in fresh.outbox() if "凭证号" in m["text"] or "TD20" in m["text"]]
-    with urllib.request.urlopen(f"{fresh.url}/conversations/ivr-hu-0001/tracker") as response:
+    with urllib.request.urlopen(fresh.api_url("/conversations/ivr:hu-0001/tracker")) as response:
         tracker = json.loads(response.read().decode("utf-8"))
     assert tracker["slots"].get("verified_phone") is None
     assert tracker["active_loop"] in ({}, None) or not tracker["active_loop"].get("name")

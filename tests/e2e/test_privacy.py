@@ -18,7 +18,16 @@ import pytest
 
 from actions.settings import Settings
 from actions.store import build_service
-from tests.e2e.bot import CORS, ROOT, Bot, find_reference, free_port, latest_model, wait_for
+from tests.e2e.bot import (
+    CORS,
+    ROOT,
+    Bot,
+    find_reference,
+    free_port,
+    latest_model,
+    secured,
+    wait_for,
+)
 from tools.serve import commands, endpoints_file
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +42,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """Servers at debug level writing trackers, events and logs under one folder."""
     work = tmp_path_factory.mktemp("privacy")
     rasa_port, action_port = free_port(), free_port()
-    env = dict(os.environ)
+    env = secured(os.environ)
     env.update(
         STORE_URL=f"sqlite:///{work / 'store.db'}",
         SMS_OUTBOX=str(work / "outbox" / "sms_outbox.jsonl"),
@@ -49,7 +58,9 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     )
     endpoints = endpoints_file(action_port, work, host="127.0.0.1", extra=extra)
     model = str(latest_model())
-    action_cmd, rasa_cmd = commands(rasa_port, action_port, endpoints, CORS, model=model)
+    action_cmd, rasa_cmd = commands(
+        rasa_port, action_port, endpoints, CORS, model=model, api_token=env["RASA_API_TOKEN"]
+    )
     action_log, rasa_log = work / "actions.log", work / "rasa.log"
     procs: List[subprocess.Popen] = []
     try:
@@ -64,7 +75,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         )
         procs.append(
             subprocess.Popen(
-                rasa_cmd + ["-i", "127.0.0.1", "--debug"],
+                rasa_cmd + ["--debug"],
                 cwd=ROOT,
                 env=env,
                 stdout=rasa_log.open("w"),
@@ -75,7 +86,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
         bot = Bot(f"http://127.0.0.1:{rasa_port}", settings, build_service(settings), env)
         bot.reseed()
         wait_for(f"http://127.0.0.1:{action_port}/health", procs[0], action_log)
-        wait_for(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log)
+        wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], rasa_log)
         yield bot, work
     finally:
         for proc in procs:

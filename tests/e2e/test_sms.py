@@ -34,7 +34,7 @@ def new_sms_conversations(bot: Bot) -> None:
     """SMS conversations are per phone, so each test restarts the demo phones' conversations."""
     for phone in PHONES:
         request = urllib.request.Request(
-            f"{bot.url}/conversations/{sender_id(phone, DEV_SECRET)}/tracker/events",
+            bot.api_url(f"/conversations/{sender_id(phone, DEV_SECRET)}/tracker/events"),
             data=json.dumps({"event": "restart"}).encode("utf-8"),
             headers={"Content-Type": "application/json"},
         )

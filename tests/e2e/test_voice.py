@@ -253,7 +253,7 @@ def _fallback_phrase(bot: Bot) -> Optional[str]:
     # Words in a script the model never saw give it no features at all: nlu_fallback.
     for text in ("안녕하세요 반갑습니다", "Здравствуйте как дела", "مرحبا كيف حالك", "这个嘛"):
         request = urllib.request.Request(
-            f"{bot.url}/model/parse",
+            bot.api_url("/model/parse"),
             data=json.dumps({"text": text}).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -365,7 +365,7 @@ def test_the_conversation_id_is_the_hashed_user(fresh: Bot) -> None:
     speaker = Speaker(fresh)
     speaker.say("你好")
     with urllib.request.urlopen(
-        f"{fresh.url}/conversations/{sender_for(speaker.user)}/tracker", timeout=30
+        fresh.api_url(f"/conversations/{sender_for(speaker.user)}/tracker"), timeout=30
     ) as response:
         tracker = json.loads(response.read())
     users = [e for e in tracker["events"] if e["event"] == "user"]
