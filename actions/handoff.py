@@ -150,8 +150,10 @@ class ActionHandleInform(Action):
         references = latest_entities(tracker, "reference_number")
         if references:
             try:
+                runtime = get_runtime()
+                holder = verified_phone(tracker, runtime)
                 for reference in references:
-                    answer_reference(reference, dispatcher, get_runtime())
+                    answer_reference(reference, dispatcher, runtime, holder)
             except StoreUnavailable:
                 dispatcher.utter_message(response="utter_system_busy")
             return []

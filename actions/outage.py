@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.privacy_notice import privacy_notice
 from actions.store.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -23,18 +24,22 @@ Run = Callable[[Any, CollectingDispatcher, Tracker, Dict[str, Any]], Awaitable[L
 
 
 def store_safe(run: Run) -> Run:
-    """Wraps an action's `run`: a store outage is told to the user and ends the step cleanly."""
+    """Wraps an action's `run`: a store outage is told to the user and ends the step cleanly.
+
+    It also gives the personal-information notice when the action collects a phone.
+    """
 
     @functools.wraps(run)
     async def wrapper(
         self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         try:
-            return await run(self, dispatcher, tracker, domain)
+            events = await run(self, dispatcher, tracker, domain)
         except StoreUnavailable as exc:
             logger.error("%s: the store is unavailable: %s", self.name(), exc)
             dispatcher.utter_message(response="utter_system_busy")
             return []
+        return list(events) + privacy_notice(tracker, dispatcher)
 
     return wrapper
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List
+from typing import List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -61,19 +61,33 @@ def show_cancellations(phone: str, dispatcher: CollectingDispatcher, runtime: Ru
 
 
 def answer_reference(
-    reference_text: str, dispatcher: CollectingDispatcher, runtime: Runtime
-) -> None:
-    """Status of one cancellation by its reference, with the phone masked."""
+    reference_text: str,
+    dispatcher: CollectingDispatcher,
+    runtime: Runtime,
+    holder: Optional[str] = None,
+) -> bool:
+    """One cancellation by its reference; True when only the brief answer could be given.
+
+    A reference alone says whether it exists, its status and date; the membership and the
+    (masked) number only go to the holder verified in this conversation (`holder`).
+    """
     reference = normalize_reference(reference_text) or reference_text.upper().replace(" ", "")
     if not is_valid_reference(reference):
         dispatcher.utter_message(response="utter_reference_invalid", reference=reference)
-        return
+        return False
     item = runtime.store.cancellation(reference)
     if item is None:
         dispatcher.utter_message(response="utter_reference_not_found", reference=reference)
-        return
+        return False
     tz = runtime.settings.timezone
     today = runtime.clock().date()
+    if holder is None or item.phone != holder:
+        dispatcher.utter_message(
+            response="utter_cancellation_status_brief",
+            reference=item.reference,
+            requested_date=phrases.day(item.requested_at, tz, today),
+        )
+        return True
     dispatcher.utter_message(
         response="utter_cancellation_status",
         reference=item.reference,
@@ -82,6 +96,7 @@ def answer_reference(
         effective_until=phrases.day(item.effective_until, tz, today),
         masked_phone=phrases.mask_phone(item.phone),
     )
+    return False
 
 
 class ActionCheckSubscriptions(Action):
@@ -106,7 +121,7 @@ class ActionCheckSubscriptions(Action):
 
 
 class ActionQueryCancellation(Action):
-    """An earlier cancellation: by reference for anyone, the full list for the verified holder."""
+    """An earlier cancellation: by reference its status for anyone, details for the holder."""
 
     def name(self) -> str:
         """Action name."""
@@ -120,11 +135,11 @@ class ActionQueryCancellation(Action):
         runtime = get_runtime()
         references = latest_entities(tracker, "reference_number")
         try:
-            if references:
-                for reference in references:
-                    answer_reference(reference, dispatcher, runtime)
-                return []
             phone = verified_phone(tracker, runtime)
+            if references:
+                brief = [answer_reference(r, dispatcher, runtime, phone) for r in references]
+                # The details come once the user proves the number (then the list is shown).
+                return [SlotSet("goal", "query")] if any(brief) and not phone else []
             if phone:
                 show_cancellations(phone, dispatcher, runtime)
                 return touch_verification(tracker, runtime)

@@ -1,10 +1,15 @@
-"""Who the user is: the phone number, the SMS code, and how long a verified identity lasts."""
+"""Who the user is: the phone number, the SMS code, and the store's verified session.
+
+Identity is the store's: a conversation is verified while the store holds a fresh session
+for it (opened by a code the store checked, or by a signed channel assertion that proves the
+phone). Slots keep only the masked number for wording; `input_channel`, slots and metadata
+never authorise anything.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -14,27 +19,30 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.outage import audit_context, store_safe
+from actions.privacy_notice import privacy_notice
 from actions.runtime import Runtime, get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
+from identity import assertion as assertions
 
 logger = logging.getLogger(__name__)
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 CODE_RE = re.compile(r"^\d{6}$")
 CODE_PLACEHOLDER = "******"
-# Who may vouch for a phone through message metadata, and on which channel only: a REST
-# client can send any metadata, but only the SMS and IVR channels set these sources.
-TRUSTED_SOURCES = {"sms_sender": "sms", "caller_id": "ivr"}
-
-
-@dataclass(frozen=True)
-class ChannelIdentity:
-    """A phone the channel itself vouches for: an SMS sender, or an IVR caller's number."""
-
-    phone: str
-    source: str
+# How long one answer of the store about this conversation's session is reused within an
+# action call (a form step asks several times); a proof or an end forgets it at once.
+_SESSION_REUSE_SECONDS = 1.0
+_IDENTITY_CACHE = "_store_identity"
+# What the user hears when the store refuses a code: locked here, or a ceiling reached (the
+# number's: the holder's own channels still work and are named; or this source's).
+LIMIT_RESPONSES = {
+    "locked": "utter_phone_locked",
+    "hourly_limit": "utter_code_hourly_limit",
+    "daily_limit": "utter_code_daily_limit",
+    "source_limit": "utter_code_source_limit",
+}
 
 
 def clean_phone(value: Any) -> Optional[str]:
@@ -56,54 +64,71 @@ def _latest_user_event(tracker: Tracker) -> Optional[Dict[str, Any]]:
     return None
 
 
-def channel_identity(tracker: Tracker) -> Optional[ChannelIdentity]:
-    """The phone the latest message's channel vouches for, if that channel may."""
+def _latest_metadata(tracker: Tracker) -> Dict[str, Any]:
     event = _latest_user_event(tracker)
-    if event is None:
+    metadata = (event or {}).get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def assertion_token(tracker: Tracker) -> Optional[object]:
+    """The signed channel assertion the latest message carries (unverified), if any."""
+    return _latest_metadata(tracker).get(assertions.METADATA_KEY)
+
+
+def client_key(tracker: Tracker) -> Optional[str]:
+    """The channel's keyed hash of the client address (per-source ceilings), if it gave one."""
+    value = _latest_metadata(tracker).get(assertions.CLIENT_KEY)
+    return value if isinstance(value, str) and value else None
+
+
+def channel_identity(tracker: Tracker, runtime: Runtime) -> Optional[assertions.Assertion]:
+    """The channel's verified assertion for this very conversation, or None.
+
+    An IVR caller id only says where to send a code; an SMS sender proves the phone (the
+    store opens a session from it, see verified_phone).
+    """
+    token = assertion_token(tracker)
+    if token is None:
         return None
-    identity = (event.get("metadata") or {}).get("identity")
-    if not isinstance(identity, dict):
+    try:
+        found = assertions.verify(
+            runtime.settings.channel_assertion_key,
+            token,
+            conversation_id=tracker.sender_id,
+            now=runtime.epoch(),
+        )
+    except assertions.InvalidAssertion:
         return None
-    source = identity.get("source")
-    phone = clean_phone(identity.get("phone"))
-    if phone is None or TRUSTED_SOURCES.get(source) != event.get("input_channel"):
-        return None
-    return ChannelIdentity(phone, source)
+    return found if clean_phone(found.phone) == found.phone else None
+
+
+def _cache(tracker: Tracker) -> Dict[str, Any]:
+    return tracker.__dict__.setdefault(_IDENTITY_CACHE, {})
+
+
+def forget_identity(tracker: Tracker) -> None:
+    """Drops what this action call remembered of the session (after a proof or an end)."""
+    _cache(tracker).pop("session", None)
 
 
 def verified_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
-    """The phone proved in this conversation, if the proof is still fresh.
+    """The phone the store's session for this conversation holds, while it is fresh.
 
-    Slots keep only the masked number (the tracker store keeps no full one); the real number
-    comes back from the code proved in this conversation, or from an SMS sender's number.
+    A proving channel assertion in the latest message (an SMS sender's) is handed to the
+    store, which verifies it and opens the session. Nothing in the tracker is trusted.
     """
-    identity = channel_identity(tracker)
-    if identity is not None and identity.source == "sms_sender":
-        return identity.phone
-    masked = tracker.get_slot("verified_phone")
-    at = tracker.get_slot("verified_at")
-    if not masked or at is None:
-        return None
-    if runtime.epoch() - float(at) > runtime.settings.verified_idle_seconds:
-        return None
-    phone = _stored_phone(tracker, runtime, verified=True)
-    if phone is None or phrases.mask_phone(phone) != phrases.mask_phone(masked):
-        return None
-    return phone
-
-
-def _stored_phone(tracker: Tracker, runtime: Runtime, verified: bool) -> Optional[str]:
-    """The store's phone for this conversation, read once per action call and state.
-
-    A form's step asks several times; the slot that changes with the answer (verified_at after
-    a code is proved, phone_number after a code is sent) is part of the key, so a step that
-    proves or sends a code in between reads the store again.
-    """
-    cache = tracker.__dict__.setdefault("_conversation_phones", {})
-    key = (verified, tracker.get_slot("verified_at" if verified else "phone_number"))
-    if key not in cache:
-        cache[key] = runtime.store.conversation_phone(tracker.sender_id, verified=verified)
-    return cache[key]
+    cache = _cache(tracker)
+    token = assertion_token(tracker)
+    if token is not None and cache.get("assertion") != token:
+        cache["assertion"] = token
+        if runtime.store.open_session_from_assertion(tracker.sender_id, token) is not None:
+            cache.pop("session", None)
+    now = runtime.epoch()
+    known = cache.get("session")
+    if known is None or not 0 <= now - known[0] < _SESSION_REUSE_SECONDS:
+        known = (now, runtime.store.session_phone(tracker.sender_id))
+        cache["session"] = known
+    return known[1]
 
 
 def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
@@ -114,14 +139,18 @@ def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
     typed = clean_phone(value)
     if typed is not None:
         return typed  # given in this very message, not yet masked
-    phone = _stored_phone(tracker, runtime, verified=False)
+    # Read once per action call and slot value: a step that sends a code reads it again.
+    cache = _cache(tracker).setdefault("pending", {})
+    if value not in cache:
+        cache[value] = runtime.store.conversation_phone(tracker.sender_id)
+    phone = cache[value]
     if phone is None or phrases.mask_phone(phone) != value:
         return None
     return phone
 
 
 def touch_verification(tracker: Tracker, runtime: Runtime) -> List[EventType]:
-    """Keeps a verified identity alive while the user is active."""
+    """Notes the last verified activity in the slot (a cache: the store's session decides)."""
     if verified_phone(tracker, runtime):
         return [SlotSet("verified_at", runtime.epoch())]
     return []
@@ -157,18 +186,34 @@ def send_code(
 ) -> str:
     """Issues a code, sends it by SMS and tells the user: sent | too_soon | blocked | failed."""
     masked = phrases.mask_phone(phone)
-    issue = runtime.store.issue_code(phone, tracker.sender_id, tracker.get_latest_input_channel())
-    tz = runtime.settings.timezone
+    caller = channel_identity(tracker, runtime)
+    # A code to the number an IVR call comes from counts against that line's own ceiling, so
+    # strangers who used up the number's codes elsewhere cannot keep its holder out.
+    own_line = caller is not None and caller.source == "caller_id" and caller.phone == phone
+    issue = runtime.store.issue_code(
+        phone,
+        tracker.sender_id,
+        tracker.get_latest_input_channel(),
+        client_key=client_key(tracker),
+        own_line=own_line,
+    )
     if issue.status == "too_soon":
         seconds = max(1, int((issue.retry_at - runtime.clock()).total_seconds()))
         dispatcher.utter_message(
             response="utter_code_recently_sent", masked_phone=masked, seconds=seconds
         )
         return "too_soon"
-    if issue.status in ("hourly_limit", "locked"):
-        response = "utter_phone_locked" if issue.status == "locked" else "utter_code_hourly_limit"
-        retry = issue.retry_at.astimezone(phrases.ZoneInfo(tz)).strftime("%H:%M")
-        dispatcher.utter_message(response=response, masked_phone=masked, retry_time=retry)
+    if issue.status in LIMIT_RESPONSES:
+        settings = runtime.settings
+        retry = issue.retry_at.astimezone(phrases.ZoneInfo(settings.timezone)).strftime("%H:%M")
+        dispatcher.utter_message(
+            response=LIMIT_RESPONSES[issue.status],
+            masked_phone=masked,
+            retry_time=retry,
+            sms_number=settings.cancel_sms_number,
+            sms_keyword=settings.cancel_sms_keyword,
+            hotline=settings.operator_hotline,
+        )
         return "blocked"
     minutes = max(1, runtime.settings.code_ttl_seconds // 60)
     try:
@@ -195,7 +240,8 @@ class VerificationSlots:
     ) -> List[EventType]:
         """The form's step; with the store down, the truth is told and the form ends."""
         try:
-            return await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+            events = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+            return list(events) + privacy_notice(tracker, dispatcher)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
             return [SlotSet("selection_note", "unavailable"), SlotSet("requested_slot", None)]
@@ -244,9 +290,14 @@ class VerificationSlots:
             dispatcher.utter_message(response="utter_invalid_phone")
             return {"phone_number": None}
         try:
-            if verified_phone(tracker, runtime) == phone:
+            current = verified_phone(tracker, runtime)
+            if current == phone:
                 return {"phone_number": phrases.mask_phone(phone)}
             outcome = send_code(phone, tracker, dispatcher, runtime, resend=False)
+            if outcome == "sent" and current is not None:
+                # The user changed number: the identity proved for the other one ends now.
+                runtime.store.end_session(tracker.sender_id, "another_number")
+                forget_identity(tracker)
             if outcome == "too_soon" and not self._code_sent_here(phone, tracker, runtime):
                 # The recent code went to another conversation (another tab, another channel):
                 # it cannot be used here, so the number is asked again once the wait is over.
@@ -292,6 +343,8 @@ class VerificationSlots:
             dispatcher.utter_message(response="utter_system_busy")
             return {"verification_code": None}
         if check.status == "ok":
+            # The store opened this conversation's session with the check.
+            forget_identity(tracker)
             dispatcher.utter_message(response="utter_verified")
             return {
                 "verification_code": CODE_PLACEHOLDER,
@@ -380,10 +433,10 @@ class ActionAskPhoneNumber(Action):
         Only the first time in a conversation: after that the caller chose or typed a number.
         None means "ask as usual".
         """
-        identity = channel_identity(tracker)
+        runtime = get_runtime()
+        identity = channel_identity(tracker, runtime)
         if identity is None or identity.source != "caller_id" or tracker.get_slot("phone_number"):
             return None
-        runtime = get_runtime()
         try:
             if runtime.store.conversation_phone(tracker.sender_id) is not None:
                 return None

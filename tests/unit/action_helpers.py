@@ -24,8 +24,8 @@ def slots_after(events: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def prove_phone(runtime: Any, phone: str = ZHANG, sender_id: str = "test-user") -> None:
-    """Makes the store remember that `sender_id` proved `phone` with a code."""
-    if runtime.store.conversation_phone(sender_id, verified=True) == phone:
+    """Makes the store open a verified session: `sender_id` proved `phone` with a code."""
+    if runtime.store.session_phone(sender_id) == phone:
         return
     issue = runtime.store.issue_code(phone, sender_id)
     assert issue.status == "issued", issue

@@ -95,7 +95,7 @@ def test_list_names_the_billing_channels(runtime) -> None:
 def test_list_without_verification_asks_for_the_phone(runtime) -> None:
     """No list is shown before the holder is verified."""
     _, dispatcher = _run(ActionAskSubscriptionId(), make_tracker())
-    assert _responses(dispatcher) == ["utter_ask_phone_number"]
+    assert _responses(dispatcher) == ["utter_privacy_notice", "utter_ask_phone_number"]
 
 
 # --- status, consequences, question -----------------------------------------------------

@@ -590,6 +590,7 @@ def test_a_store_outage_inside_the_form_is_told_and_ends_the_form(runtime, monke
         raise StoreUnavailable("database is down")
 
     slots = _verified(runtime)
+    monkeypatch.setattr(runtime.store, "session_phone", down)
     monkeypatch.setattr(runtime.store, "conversation_phone", down)
     tracker = make_tracker(slots=slots, intent="affirm", text="确认", active_loop="cancel_form")
     events, dispatcher = _run_cancel_form(tracker)

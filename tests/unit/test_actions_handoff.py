@@ -240,5 +240,6 @@ def test_handle_inform_answers_a_reference(runtime) -> None:
         active_loop="cancel_form",
     )
     _, dispatcher = _run(ActionHandleInform(), tracker)
-    assert _responses(dispatcher) == ["utter_cancellation_status"]
+    assert _responses(dispatcher) == ["utter_cancellation_status_brief"]
     assert dispatcher.messages[0]["reference"] == item.reference
+    assert "138****8000" not in str(dispatcher.messages)

@@ -49,10 +49,30 @@ def _refund_cases(runtime) -> List[tuple]:
 # --- action_query_cancellation -------------------------------------------------------------
 
 
-def test_query_by_valid_reference(runtime) -> None:
-    """The seeded 咪咕 reference gets utter_cancellation_status with the phone masked."""
+def test_query_by_reference_alone_says_only_status_and_date(runtime) -> None:
+    """Unverified, a reference reveals that it exists, its status and date: no membership,
+    no number; the goal is kept so the details follow verification."""
     reference = _migu_reference(runtime)
     tracker = make_tracker(
+        intent="query_cancellation",
+        text=f"查一下单号{reference}",
+        entities=[entity("reference_number", reference)],
+    )
+    events, dispatcher = _run(ActionQueryCancellation(), tracker)
+    assert events == [SlotSet("goal", "query")]
+    assert _responses(dispatcher) == ["utter_cancellation_status_brief"]
+    said = dispatcher.messages[0]
+    assert said["reference"] == reference
+    assert said["requested_date"] == "11月4日"
+    assert "咪咕" not in str(dispatcher.messages)
+    assert "8000" not in str(dispatcher.messages)
+
+
+def test_query_by_reference_gives_details_to_the_verified_holder(runtime) -> None:
+    """The seeded 咪咕 reference, asked by its verified holder: details with the phone masked."""
+    reference = _migu_reference(runtime)
+    tracker = make_tracker(
+        slots=_verified(runtime),
         intent="query_cancellation",
         text=f"查一下单号{reference}",
         entities=[entity("reference_number", reference)],
@@ -69,6 +89,19 @@ def test_query_by_valid_reference(runtime) -> None:
     assert ZHANG not in str(dispatcher.messages)
 
 
+def test_query_by_reference_of_another_holder_stays_brief(runtime) -> None:
+    """Verified as another number, someone else's reference still gets the brief answer."""
+    reference = _migu_reference(runtime)
+    tracker = make_tracker(
+        slots=_verified(runtime, phone="13900139000"),
+        intent="query_cancellation",
+        text=reference,
+        entities=[entity("reference_number", reference)],
+    )
+    _, dispatcher = _run(ActionQueryCancellation(), tracker)
+    assert _responses(dispatcher) == ["utter_cancellation_status_brief"]
+
+
 def test_query_by_reference_as_typed(runtime) -> None:
     """A reference said in lower case with spaces is found."""
     reference = _migu_reference(runtime)
@@ -77,7 +110,7 @@ def test_query_by_reference_as_typed(runtime) -> None:
         intent="query_cancellation", text=typed, entities=[entity("reference_number", typed)]
     )
     _, dispatcher = _run(ActionQueryCancellation(), tracker)
-    assert _responses(dispatcher) == ["utter_cancellation_status"]
+    assert _responses(dispatcher) == ["utter_cancellation_status_brief"]
     assert dispatcher.messages[0]["reference"] == reference
 
 
@@ -111,8 +144,8 @@ def test_query_without_reference_or_identity_asks_for_one(runtime) -> None:
     """No reference and not verified: utter_ask_reference_or_phone and goal query."""
     tracker = make_tracker(intent="query_cancellation", text="上周取消的办好了吗")
     events, dispatcher = _run(ActionQueryCancellation(), tracker)
-    assert _responses(dispatcher) == ["utter_ask_reference_or_phone"]
-    assert events == [SlotSet("goal", "query")]
+    assert _responses(dispatcher) == ["utter_privacy_notice", "utter_ask_reference_or_phone"]
+    assert events == [SlotSet("goal", "query"), SlotSet("privacy_notice_given", True)]
 
 
 def test_query_when_verified_lists_the_cancellations(runtime) -> None:
@@ -144,8 +177,8 @@ def test_check_unverified_asks_for_the_phone(runtime) -> None:
     events, dispatcher = _run(
         ActionCheckSubscriptions(), make_tracker(intent="check_subscription", text="我开了哪些会员")
     )
-    assert _responses(dispatcher) == ["utter_ask_phone_for_check"]
-    assert events == [SlotSet("goal", "check")]
+    assert _responses(dispatcher) == ["utter_privacy_notice", "utter_ask_phone_for_check"]
+    assert events == [SlotSet("goal", "check"), SlotSet("privacy_notice_given", True)]
 
 
 def test_check_verified_shows_the_overview(runtime) -> None:
@@ -201,8 +234,8 @@ def test_review_unverified_asks_for_the_phone(runtime) -> None:
     events, dispatcher = _run(
         ActionReviewCharges(), make_tracker(intent="report_unexpected_charge", text="怎么还扣我钱")
     )
-    assert _responses(dispatcher) == ["utter_ask_phone_for_charge"]
-    assert events == [SlotSet("goal", "charge")]
+    assert _responses(dispatcher) == ["utter_privacy_notice", "utter_ask_phone_for_charge"]
+    assert events == [SlotSet("goal", "charge"), SlotSet("privacy_notice_given", True)]
     assert _refund_cases(runtime) == []
 
 

@@ -23,6 +23,7 @@ from actions.verification import (
     touch_verification,
     verified_phone,
 )
+from identity import assertion
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import verified_slots
@@ -54,12 +55,13 @@ def _validate_phone(value: Any, tracker=None) -> tuple[Dict[str, Any], Collectin
     return result, dispatcher
 
 
-def _validate_code(code: str, phone: str = ZHANG, **slots: Any):
+def _validate_code(code: str, phone: str = ZHANG, sender_id: str = "test-user", **slots: Any):
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
         slots={"phone_number": phone, "requested_slot": "verification_code", **slots},
         intent="inform",
         text=code,
+        sender_id=sender_id,
     )
     result = asyncio.run(
         ValidateIdentityForm().validate_verification_code(code, dispatcher, tracker, {})
@@ -167,7 +169,6 @@ def test_already_verified_number_is_not_sent_a_new_code(runtime, outbox_path) ->
     assert result == {"phone_number": MASKED_ZHANG}
     assert dispatcher.messages == []
     assert len(read_outbox(outbox_path)) == sent_before
-
 
 
 def test_changing_the_phone_number_drops_the_verified_identity(runtime, outbox_path) -> None:
@@ -312,11 +313,11 @@ def test_placeholder_is_kept_while_verified(runtime) -> None:
 
 
 def test_verified_identity_expires_after_the_idle_time(runtime, clock) -> None:
-    """verified_phone holds for verified_idle_seconds and is gone one second later."""
+    """The store's session holds for verified_idle_seconds after its last use, then ends."""
     tracker = make_tracker(slots=verified_slots(runtime))
     clock.advance(seconds=runtime.settings.verified_idle_seconds)
-    assert verified_phone(tracker, runtime) == ZHANG
-    clock.advance(seconds=1)
+    assert verified_phone(tracker, runtime) == ZHANG  # used: the store refreshes the session
+    clock.advance(seconds=runtime.settings.verified_idle_seconds + 1)
     assert verified_phone(tracker, runtime) is None
     required = asyncio.run(
         ValidateIdentityForm().required_slots([], CollectingDispatcher(), tracker, {})
@@ -335,7 +336,7 @@ def test_activity_keeps_the_identity_alive(runtime, clock) -> None:
     tracker = make_tracker(slots=verified_slots(runtime))
     clock.advance(seconds=300)
     assert touch_verification(tracker, runtime) == [SlotSet("verified_at", runtime.epoch())]
-    assert touch_verification(make_tracker(), runtime) == []
+    assert touch_verification(make_tracker(sender_id="rest:other"), runtime) == []
 
 
 # --- resend and the phone question -------------------------------------------------------
@@ -393,29 +394,46 @@ def test_phone_question_fits_the_task(runtime, active_loop, service, expected) -
     """action_ask_phone_number words the question for the current form and membership."""
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(slots={"service": service}, active_loop=active_loop)
-    assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
-    assert _responses(dispatcher) == [expected]
+    events = asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {}))
+    assert events == [SlotSet("privacy_notice_given", True)]
+    assert _responses(dispatcher) == ["utter_privacy_notice", expected]
     if service:
-        assert dispatcher.messages[0]["service"] == service
+        assert dispatcher.messages[1]["service"] == service
 
 
 # --- numbers the channel vouches for, and numbers kept masked ----------------------------
 
 
-def _with_identity(channel: str, source: str, phone: str = ZHANG, **kwargs: Any):
-    tracker = make_tracker(channel=channel, **kwargs)
-    tracker.events[-1]["metadata"] = {"identity": {"phone": phone, "source": source}}
+def _with_assertion(
+    runtime, channel: str, source: str, phone: str = ZHANG, conversation: str = "", **kwargs
+):
+    """A tracker whose latest message carries the channel's signed assertion."""
+    conversation = conversation or f"{channel}:conv-1"
+    tracker = make_tracker(channel=channel, sender_id=conversation, **kwargs)
+    token = assertion.sign(
+        runtime.settings.channel_assertion_key,
+        conversation_id=conversation,
+        phone=phone,
+        source=source,
+        now=runtime.epoch(),
+    )
+    tracker.events[-1]["metadata"] = {assertion.METADATA_KEY: token}
     return tracker
 
 
-def test_an_sms_sender_is_verified_by_the_sms_channel_only(runtime) -> None:
-    """The SMS channel's sender number is the identity; the same metadata over REST is not."""
-    assert verified_phone(_with_identity("sms", "sms_sender"), runtime) == ZHANG
-    assert verified_phone(_with_identity("rest", "sms_sender"), runtime) is None
-    assert verified_phone(_with_identity("ivr", "sms_sender"), runtime) is None
-    assert verified_phone(_with_identity("sms", "caller_id"), runtime) is None
-    assert verified_phone(_with_identity("sms", "sms_sender", phone="12345"), runtime) is None
-    assert channel_identity(_with_identity("socketio", "caller_id")) is None
+def test_an_sms_sender_assertion_opens_the_stores_session(runtime) -> None:
+    """The SMS channel's signed sender proves the phone: the store records the session."""
+    assert verified_phone(_with_assertion(runtime, "sms", "sms_sender"), runtime) == ZHANG
+    assert runtime.store.session_phone("sms:conv-1") == ZHANG
+    # Later turns of the conversation find it in the store, without any metadata.
+    assert verified_phone(make_tracker(sender_id="sms:conv-1"), runtime) == ZHANG
+
+
+def test_a_caller_id_is_never_proof(runtime) -> None:
+    """An IVR caller's number says where to send a code, nothing more."""
+    assert verified_phone(_with_assertion(runtime, "ivr", "caller_id"), runtime) is None
+    assert channel_identity(_with_assertion(runtime, "ivr", "caller_id"), runtime).phone == ZHANG
+    assert runtime.store.session_phone("ivr:conv-1") is None
 
 
 def test_a_masked_phone_slot_is_resolved_from_the_store(runtime, outbox_path) -> None:
@@ -444,47 +462,64 @@ def test_a_verified_slot_from_another_conversation_is_not_an_identity(runtime) -
 def test_the_caller_number_gets_the_code_without_being_asked(runtime, outbox_path) -> None:
     """On the IVR with the caller's number, the code goes to it and the slot keeps it masked."""
     dispatcher = CollectingDispatcher()
-    tracker = _with_identity("ivr", "caller_id", active_loop="cancel_form")
+    tracker = _with_assertion(runtime, "ivr", "caller_id", active_loop="cancel_form")
     events = asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {}))
-    assert _responses(dispatcher) == ["utter_code_sent_to_caller"]
-    assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
+    assert _responses(dispatcher) == ["utter_privacy_notice", "utter_code_sent_to_caller"]
+    assert dispatcher.messages[1]["masked_phone"] == MASKED_ZHANG
     assert SlotSet("phone_number", MASKED_ZHANG) in events
     assert [record["to"] for record in read_outbox(outbox_path)] == [ZHANG]
     # The code still has to be given: nothing is verified yet.
     assert verified_phone(tracker, runtime) is None
     code = _codes_to(outbox_path, ZHANG)[0]
-    result, _ = _validate_code(code, phone=MASKED_ZHANG)
+    result, _ = _validate_code(code, phone=MASKED_ZHANG, sender_id="ivr:conv-1")
     assert result["verified_phone"] == MASKED_ZHANG
+    assert runtime.store.session_phone("ivr:conv-1") == ZHANG
 
 
 def test_the_caller_number_is_used_once_then_asked_as_usual(runtime, outbox_path) -> None:
     """After a code went out in this conversation, the phone question is asked normally."""
-    _validate_phone(LI)
+    _validate_phone(LI, make_tracker(text=LI, sender_id="ivr:conv-1"))
     dispatcher = CollectingDispatcher()
-    tracker = _with_identity("ivr", "caller_id", active_loop="cancel_form")
+    tracker = _with_assertion(
+        runtime, "ivr", "caller_id", active_loop="cancel_form", slots={"privacy_notice_given": True}
+    )
     assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
     assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
 
 
 def test_a_rest_client_cannot_claim_a_caller_number(runtime, outbox_path) -> None:
-    """The caller_id source over REST is ignored: the phone is asked for, nothing is sent."""
-    dispatcher = CollectingDispatcher()
-    tracker = _with_identity("rest", "caller_id", active_loop="cancel_form")
-    assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
-    assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
+    """An IVR assertion replayed in a REST conversation, or the old metadata, sends nothing."""
+    ivr = _with_assertion(runtime, "ivr", "caller_id")
+    token = ivr.events[-1]["metadata"][assertion.METADATA_KEY]
+    for metadata in (
+        {assertion.METADATA_KEY: token},
+        {"identity": {"phone": ZHANG, "source": "caller_id"}},
+    ):
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(
+            channel="ivr",
+            sender_id="rest:x",
+            active_loop="cancel_form",
+            slots={"privacy_notice_given": True},
+        )
+        tracker.events[-1]["metadata"] = metadata
+        assert asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {})) == []
+        assert _responses(dispatcher) == ["utter_ask_phone_number_generic_cancel"]
     assert read_outbox(outbox_path) == []
 
 
-def test_a_recent_code_of_another_conversation_makes_the_number_asked_again(
+def test_another_conversations_recent_code_does_not_hold_this_one_up(
     runtime, outbox_path, clock
 ) -> None:
-    """Within the resend interval of another conversation's code, the wait is said and the
-    number is not kept (that code cannot be used here)."""
+    """A code sent to the number in another tab (or by a stranger) does not make this
+    conversation wait: each conversation gets and uses its own code."""
     _validate_phone(ZHANG, make_tracker(text=ZHANG, sender_id="other-tab"))
     clock.advance(seconds=10)
     result, dispatcher = _validate_phone(ZHANG)
-    assert result == {"phone_number": None}
-    assert _responses(dispatcher) == ["utter_code_recently_sent"]
+    assert result["phone_number"] == MASKED_ZHANG
+    assert _responses(dispatcher) == ["utter_code_sent"]
+    result, _ = _validate_code(_codes_to(outbox_path, ZHANG)[-1])
+    assert result["verified_phone"] == MASKED_ZHANG
 
 
 class _BrokenSms:
