@@ -39,6 +39,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_addresses(port: int) -> set:
+    """The local addresses (as /proc/net/tcp writes them: 127.0.0.1 is 0100007F) with a socket
+    listening on `port`."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
 def secured(env: Mapping[str, str]) -> Dict[str, str]:
     """`env` with this run's secrets, as `make run` makes them: a random action server token
     and channel assertion key shared by both servers, and a random token that turns Rasa's HTTP
