@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -460,3 +460,20 @@ class ActionAskPhoneNumber(Action):
         if outcome == "blocked":
             return [SlotSet("selection_note", "locked")]
         return None
+
+
+class ActionRestart(Action):
+    """/restart: the conversation starts over, and the store's verified session ends with it."""
+
+    def name(self) -> str:
+        """Rasa's default restart action, replaced so the store forgets the identity too."""
+        return "action_restart"
+
+    @store_safe
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Ends the session, then restarts the tracker."""
+        get_runtime().store.end_session(tracker.sender_id, "restart")
+        forget_identity(tracker)
+        return [Restarted()]

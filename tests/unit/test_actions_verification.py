@@ -8,7 +8,7 @@ import re
 from typing import Any, Dict, List
 
 import pytest
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
@@ -18,6 +18,7 @@ from actions.verification import (
     CODE_PLACEHOLDER,
     ActionAskPhoneNumber,
     ActionResendCode,
+    ActionRestart,
     channel_identity,
     clean_phone,
     touch_verification,
@@ -26,7 +27,7 @@ from actions.verification import (
 from identity import assertion
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses as _responses
-from tests.unit.action_helpers import verified_slots
+from tests.unit.action_helpers import run_action, verified_slots
 
 ZHANG = "13800138000"
 LI = "13900139000"
@@ -541,3 +542,13 @@ def test_a_code_whose_sms_failed_is_withdrawn(runtime, outbox_path) -> None:
     result, dispatcher = _validate_phone(ZHANG)
     assert _responses(dispatcher) == ["utter_code_sent"]
     assert len(_codes_to(outbox_path, ZHANG)) == 1
+
+
+def test_a_restart_ends_the_stores_session(runtime) -> None:
+    """/restart: the verified session of this conversation ends; others keep theirs."""
+    verified_slots(runtime)
+    verified_slots(runtime, sender_id="web:other")
+    events, _ = run_action(ActionRestart(), make_tracker())
+    assert events == [Restarted()]
+    assert runtime.store.session_phone("test-user") is None
+    assert runtime.store.session_phone("web:other") == ZHANG
