@@ -24,7 +24,12 @@ from identity.conversation import channel_of
 _sessions = VerifiedSession.__table__
 
 _SESSION = (
-    select(_sessions.c.id, _sessions.c.phone_ciphertext, _sessions.c.last_seen_at)
+    select(
+        _sessions.c.id,
+        _sessions.c.phone_ciphertext,
+        _sessions.c.phone_index,
+        _sessions.c.last_seen_at,
+    )
     .where(_sessions.c.conversation_id == bindparam("conversation_id"))
     .with_for_update()
 )
@@ -40,12 +45,17 @@ def open_session(
     stored: StoredPhone,
     method: str,
     now: datetime,
-) -> None:
+) -> bool:
     """Records, inside the caller's transaction, that this conversation proved the phone.
 
     Only verification.check_code (a code it found correct) and open_from_assertion call it.
-    A session already there (another number, an older proof) is replaced.
+    A session of the same phone is refreshed; one of another number is replaced. True when
+    a session was opened (not just refreshed).
     """
+    row = session.execute(_SESSION, {"conversation_id": conversation_id}).one_or_none()
+    if row is not None and row.phone_index == stored.index:
+        session.execute(_TOUCH, {"session_id": row.id, "last_seen_at": now})
+        return False
     session.execute(_DELETE, {"conversation_id": conversation_id})
     session.execute(
         _INSERT,
@@ -58,6 +68,7 @@ def open_session(
             "last_seen_at": now,
         },
     )
+    return True
 
 
 def open_from_assertion(ctx: StoreContext, conversation_id: str, token: object) -> Optional[str]:
@@ -81,9 +92,12 @@ def open_from_assertion(ctx: StoreContext, conversation_id: str, token: object) 
         return None
     stored = stored_phone(ctx.phones, phone)
     with ctx.core_transaction() as session:
-        open_session(
+        # Every SMS turn carries a new assertion: only a session newly opened is audited.
+        opened = open_session(
             session, conversation_id=conversation_id, stored=stored, method="assertion", now=now
         )
+        if not opened:
+            return phone
         audit(
             session,
             at=now,

@@ -262,3 +262,16 @@ def test_the_sms_sender_needs_no_code_at_the_ceiling(service, settings, clock):
         clock.advance(minutes=13)
     assert service.issue_code(ZHANG, "rest:holder").status in ("hourly_limit", "daily_limit")
     assert service.open_session_from_assertion(SMS_CONV, _token(service, clock)) == ZHANG
+
+
+def test_each_sms_turn_refreshes_the_same_session(service, clock, session_factory):
+    """Every SMS turn carries a new assertion: one session, opened (and audited) once."""
+    assert service.open_session_from_assertion(SMS_CONV, _token(service, clock)) == ZHANG
+    clock.advance(seconds=service.settings.verified_idle_seconds)
+    assert service.open_session_from_assertion(SMS_CONV, _token(service, clock)) == ZHANG
+    clock.advance(seconds=service.settings.verified_idle_seconds)
+    assert service.session_phone(SMS_CONV) == ZHANG  # the second turn refreshed it
+    with session_factory.begin() as session:
+        actions = session.execute(select(AuditEvent.action)).scalars().all()
+    assert actions.count("session_opened") == 1
+    assert _sessions(session_factory) == [(SMS_CONV, "sms", "assertion")]
