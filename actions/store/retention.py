@@ -1,11 +1,13 @@
 """Deleting conversation data once its retention time is over; business records stay.
 
-python -m actions.store.retention [--dry-run] [--now ISO] [--url URL] [--tracker-url URL]
+python -m actions.store.retention [--dry-run] [--now ISO] [--url URL]
+                                  [--tracker-url URL | --endpoints endpoints.yml]
 
-What goes (times from the settings, see docs/retention.md): verification challenges and
-expired locks after CODE_RETENTION_HOURS, the SMS log after SMS_LOG_RETENTION_DAYS, handoff
+What goes (times from the settings, see docs/retention.md): verification challenges, expired
+locks and verified sessions unused for CODE_RETENTION_HOURS, the SMS log after SMS_LOG_RETENTION_DAYS, handoff
 summaries after HANDOFF_SUMMARY_RETENTION_DAYS (the ticket and its reference stay), and whole
-conversations in Rasa's SQL tracker store (TRACKER_STORE_URL) after
+conversations in Rasa's SQL tracker store (the one `--endpoints` configures, else
+--tracker-url / TRACKER_STORE_URL) after
 CONVERSATION_RETENTION_DAYS. Accounts, subscriptions, charges, cancellations, refund cases
 and the audit log are business records and are not touched. Each run writes one audit row.
 """
@@ -30,7 +32,11 @@ from actions.store.retention_policy import (
     purge_store,
     run_retention,
 )
-from actions.store.tracker_retention import CONNECT_TIMEOUT_SECONDS, tracker_engine
+from actions.store.tracker_retention import (
+    CONNECT_TIMEOUT_SECONDS,
+    tracker_engine,
+    tracker_url_from_endpoints,
+)
 
 __all__ = ["RetentionPolicy", "RetentionReport", "main", "purge_store", "run_retention"]
 
@@ -45,7 +51,10 @@ _FAILURES = {
     "store_url": ("业务数据库地址（STORE_URL / --url）无效", "the store URL is not a database URL"),
     "store_missing": ("找不到业务数据库文件", "the store's SQLite file does not exist"),
     "store_down": ("无法连接业务数据库", "the store database is unavailable"),
-    "tracker": ("对话记录库（TRACKER_STORE_URL）不可用", "the tracker store cannot be used"),
+    "tracker": (
+        "对话记录库（TRACKER_STORE_URL / --endpoints）不可用",
+        "the tracker store cannot be used",
+    ),
 }
 
 
@@ -73,7 +82,8 @@ def _parse_now(raw: Optional[str]) -> Optional[datetime]:
     return parsed.astimezone(timezone.utc)
 
 
-def _store_engine(url: str) -> Engine:
+def store_engine(url: str) -> Engine:
+    """An engine on the store at `url`; FileNotFoundError for a missing SQLite file."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -87,6 +97,18 @@ def _store_engine(url: str) -> Engine:
     return make_engine(url)
 
 
+def tracker_store_url(
+    given: Optional[str], endpoints: Optional[str], settings: Settings
+) -> Optional[str]:
+    """The tracker store to clean: --tracker-url, else the endpoints file's, else
+    TRACKER_STORE_URL; None when there is none (in memory). TrackerStoreError if unusable."""
+    if given:
+        return given
+    if endpoints:
+        return tracker_url_from_endpoints(endpoints)
+    return settings.tracker_store_url
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: deletes conversation data past its retention time; 0 done, 2 failed."""
     parser = argparse.ArgumentParser(
@@ -97,7 +119,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     parser.add_argument("--now", help="ISO time with zone to measure from (default: now)")
     parser.add_argument("--url", help="store URL (default: STORE_URL or the SQLite file)")
-    parser.add_argument("--tracker-url", help="Rasa SQL tracker store URL (TRACKER_STORE_URL)")
+    trackers = parser.add_mutually_exclusive_group()
+    trackers.add_argument("--tracker-url", help="Rasa SQL tracker store URL (TRACKER_STORE_URL)")
+    trackers.add_argument(
+        "--endpoints",
+        help="the endpoints.yml Rasa runs with: its tracker_store is the one pruned "
+        "(${VAR} expanded from the environment)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -110,14 +138,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     url = args.url or settings.store_url
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-        engine = _store_engine(url)
+        engine = store_engine(url)
     except ArgumentError:
         return _fail("store_url")
     except FileNotFoundError:
         return _fail("store_missing")
-    tracker_url = args.tracker_url or settings.tracker_store_url
     tracker = None
     try:
+        tracker_url = tracker_store_url(args.tracker_url, args.endpoints, settings)
         tracker = tracker_engine(tracker_url) if tracker_url else None
         upgrade_schema(engine)
         report = run_retention(

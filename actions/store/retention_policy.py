@@ -22,6 +22,7 @@ from actions.store.models import (
     SmsMessage,
     VerificationChallenge,
     VerificationLock,
+    VerifiedSession,
 )
 from actions.store.tracker_retention import TrackerPrune, prune_tracker, tracker_transaction
 
@@ -34,6 +35,7 @@ MIN_CODE_RETENTION = timedelta(hours=1)
 _LINES = (
     ("verification_challenges", "delete", "created before"),
     ("verification_locks", "delete", "locked until before"),
+    ("verified_sessions", "delete", "last used before"),
     ("sms_messages", "delete", "created before"),
     ("handoff_summaries", "clear", "tickets opened before"),
     ("tracker_conversations", "delete", "last event before"),
@@ -43,6 +45,7 @@ _LINES = (
 _CUTOFF_OF = {
     "verification_challenges": "codes",
     "verification_locks": "codes",
+    "verified_sessions": "codes",
     "sms_messages": "sms_log",
     "handoff_summaries": "handoff_summaries",
     "tracker_conversations": "conversations",
@@ -122,6 +125,7 @@ def purge_store(session: Session, cutoffs: dict[str, datetime], dry_run: bool) -
     """Deletes (or counts) the store's conversation data older than its cutoff."""
     challenges = VerificationChallenge.__table__
     locks = VerificationLock.__table__
+    sessions = VerifiedSession.__table__
     sms = SmsMessage.__table__
     tickets = HandoffTicket.__table__
     # Core statements on the tables: no ORM objects are loaded, so none can go stale.
@@ -129,6 +133,9 @@ def purge_store(session: Session, cutoffs: dict[str, datetime], dry_run: bool) -
         "verification_challenges": (challenges, challenges.c.created_at < cutoffs["codes"]),
         # Only locks long over: a lock still in force is never lifted by the clean-up.
         "verification_locks": (locks, locks.c.locked_until < cutoffs["codes"]),
+        # A session idle that long has ended (VERIFIED_IDLE_SECONDS is shorter): its
+        # encrypted phone goes.
+        "verified_sessions": (sessions, sessions.c.last_seen_at < cutoffs["codes"]),
         "sms_messages": (sms, sms.c.created_at < cutoffs["sms_log"]),
     }
     counts = {}

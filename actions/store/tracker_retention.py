@@ -9,11 +9,14 @@ its newest event is older than the cutoff: an active conversation is never cut.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
 from sqlalchemy import column, create_engine, delete, func, inspect, select, table
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -23,6 +26,7 @@ from actions.store.errors import TrackerStoreError
 
 EVENTS_TABLE = "events"
 EVENTS = table(EVENTS_TABLE, column("sender_id"), column("timestamp"))
+EVENTS_WITH_DATA = table(EVENTS_TABLE, column("id"), column("sender_id"), column("data"))
 # A PostgreSQL server that does not answer must not hang a nightly job for minutes.
 CONNECT_TIMEOUT_SECONDS = 10
 
@@ -104,3 +108,107 @@ def prune_tracker(connection: Connection, cutoff: datetime, dry_run: bool) -> Tr
     # One statement on one snapshot: an event written meanwhile is not seen, so not deleted.
     events = connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(stale))).rowcount
     return TrackerPrune(conversations, events)
+
+
+def delete_conversations(
+    connection: Connection, conversation_ids: Iterable[str], dry_run: bool
+) -> TrackerPrune:
+    """Deletes (or counts) every event of the named conversations, whatever their age."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return TrackerPrune(0, 0)
+    held = EVENTS.c.sender_id.in_(ids)
+    conversations = connection.execute(
+        select(func.count(func.distinct(EVENTS.c.sender_id))).where(held)
+    ).scalar_one()
+    if dry_run:
+        events = connection.execute(select(func.count()).select_from(EVENTS).where(held))
+        return TrackerPrune(conversations, events.scalar_one())
+    return TrackerPrune(conversations, connection.execute(delete(EVENTS).where(held)).rowcount)
+
+
+def conversation_events(
+    connection: Connection, conversation_ids: Iterable[str]
+) -> Dict[str, List[Any]]:
+    """The stored events (Rasa's JSON, already redacted) of each named conversation."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return {}
+    rows = connection.execute(
+        select(EVENTS_WITH_DATA.c.sender_id, EVENTS_WITH_DATA.c.data)
+        .where(EVENTS_WITH_DATA.c.sender_id.in_(ids))
+        .order_by(EVENTS_WITH_DATA.c.sender_id, EVENTS_WITH_DATA.c.id)
+    )
+    found: Dict[str, List[Any]] = {}
+    for sender_id, data in rows:
+        found.setdefault(sender_id, []).append(json.loads(data) if data else None)
+    return found
+
+
+# The tracker store types whose events live in one SQL `events` table.
+SQL_TRACKER_TYPES = frozenset({"sql", "rasa.core.tracker_store.SQLTrackerStore"})
+# Wrappers that name the real store under `store` (redaction/tracker_store.py).
+WRAPPER_TYPES = frozenset({"redaction.tracker_store.RedactingTrackerStore"})
+
+
+def tracker_url_from_endpoints(
+    path: Union[str, Path], env: Optional[Mapping[str, str]] = None
+) -> Optional[str]:
+    """The URL of the SQL tracker store an endpoints.yml configures, or None (in memory).
+
+    `${VAR}` in the tracker_store section is expanded from the environment as `rasa run`
+    does (an unset variable is an error; the other sections are not read, so their
+    variables need not be set); the redacting wrapper is looked through to the store it
+    wraps. Any other tracker store (Redis, MongoDB, DynamoDB) is a TrackerStoreError: only
+    Rasa's SQL one can be pruned here.
+    """
+    import yaml
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    try:
+        content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise TrackerStoreError(f"no endpoints file at {path}") from exc
+    except yaml.YAMLError as exc:
+        raise TrackerStoreError(f"{path} is not YAML: {exc}") from exc
+    settings = content.get("tracker_store") if isinstance(content, dict) else None
+    while isinstance(settings, dict) and settings.get("type") in WRAPPER_TYPES:
+        settings = settings.get("store")
+    if not settings:
+        return None
+    if not isinstance(settings, dict):
+        raise TrackerStoreError(f"{path}: tracker_store is not a mapping")
+    settings = _expanded(settings, os.environ if env is None else env, path)
+    kind = settings.get("type")
+    if kind in (None, "in_memory"):
+        return None
+    if kind not in SQL_TRACKER_TYPES:
+        raise TrackerStoreError(f"{path}: tracker store type {kind!r} is not Rasa's SQL store")
+    port = settings.get("port")
+    url = SQLTrackerStore.get_db_url(
+        dialect=settings.get("dialect") or "sqlite",
+        host=settings.get("url") or None,
+        port=int(port) if port not in (None, "") else None,
+        db=settings.get("db") or "rasa.db",
+        username=settings.get("username") or None,
+        password=settings.get("password") or None,
+        query={k: v for k, v in (settings.get("query") or {}).items() if v not in (None, "")},
+    )
+    return url if isinstance(url, str) else url.render_as_string(hide_password=False)
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _expanded(value: Any, env: Mapping[str, str], path: Union[str, Path]) -> Any:
+    """`value` with every ${VAR} in its strings replaced from `env`; unset is an error."""
+    if isinstance(value, dict):
+        return {key: _expanded(item, env, path) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expanded(item, env, path) for item in value]
+    if not isinstance(value, str):
+        return value
+    missing = [name for name in _ENV_REFERENCE.findall(value) if name not in env]
+    if missing:
+        raise TrackerStoreError(f"{path}: set {', '.join(missing)} (used by tracker_store)")
+    return _ENV_REFERENCE.sub(lambda m: env[m.group(1)], value)

@@ -31,6 +31,8 @@ from actions.settings import PROJECT_ROOT, Settings
 from actions.store import InvalidArgument, SubscriptionService
 from actions.store.db import make_session_factory
 from actions.store.errors import TrackerStoreError
+from actions.store.models import VerificationLock
+from actions.store.privacy import stored_phone
 from actions.store.retention import main
 from actions.store.retention_policy import RetentionPolicy, run_retention
 from actions.store.seed import seed_demo
@@ -51,7 +53,12 @@ RETENTION_ENV = (
     "TRACKER_STORE_URL",
     "STORE_URL",
 )
-STORE_TABLES = ("verification_challenges", "verification_locks", "sms_messages")
+STORE_TABLES = (
+    "verification_challenges",
+    "verification_locks",
+    "verified_sessions",
+    "sms_messages",
+)
 # Rasa conversations: sender -> ages of its events. "mixed" is old but active yesterday.
 CONVERSATIONS = {
     "old-conv": (40 * DAY, 35 * DAY),
@@ -111,7 +118,9 @@ def aged(db_engine, db_url, catalog, clock, partners) -> SubscriptionService:
     service.record_sms(ZHANG, "verification", "sent")
     service.open_handoff(conversation_id="c-40d", channel="rest", phone=None, summary="四十天前")
     at(2 * DAY)
-    service.issue_code(ZHANG, "c-2d")
+    zhang_code = service.issue_code(ZHANG, "c-2d").code
+    # A verified session last used two days ago: long over, its encrypted phone must go.
+    assert service.check_code(ZHANG, zhang_code, "c-2d").status == "ok"
     li_code = service.issue_code(LI, "c-2d-li").code
     wrong = f"{(int(li_code) + 1) % 1_000_000:06d}"
     while service.check_code(LI, wrong, "c-2d-li").status != "locked":
@@ -122,12 +131,25 @@ def aged(db_engine, db_url, catalog, clock, partners) -> SubscriptionService:
         "locked"
     ):
         pass  # locked until ten minutes from now: must survive any clean-up
+    # Locks by number are no longer written (revision 0005), but stores from before hold
+    # them: one over since two days, one still in force.
+    _legacy_lock(service, LI, NOW - 2 * DAY + timedelta(minutes=15))
+    _legacy_lock(service, WANG, NOW + timedelta(minutes=10))
     at(timedelta(seconds=30))
     service.issue_code(ZHAO, "c-now")
     service.record_sms(ZHAO, "verification", "sent")
     service.open_handoff(conversation_id="c-now", channel="rest", phone=ZHAO, summary="刚刚")
     at(timedelta(0))
     return service
+
+
+def _legacy_lock(service: SubscriptionService, phone: str, until: datetime) -> None:
+    with service.session_factory.begin() as session:
+        session.add(
+            VerificationLock(
+                **stored_phone(service.phone_cipher, phone).columns(), locked_until=until
+            )
+        )
 
 
 @pytest.fixture
@@ -208,6 +230,7 @@ def _policy(**overrides: int) -> RetentionPolicy:
 EXPECTED = {
     "verification_challenges": 2,  # 张三's and 李四's of two days ago
     "verification_locks": 1,  # 李四's, over since two days
+    "verified_sessions": 1,  # 张三's, last used two days ago
     "sms_messages": 1,  # the receipt of 100 days ago
     "handoff_summaries": 2,  # the tickets of 100 and 40 days ago
 }
