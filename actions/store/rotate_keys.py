@@ -30,10 +30,15 @@ from actions.store.db import (
     upgrade_schema,
 )
 from actions.store.errors import InvalidArgument, PhoneKeyError, StoreUnavailable
-from actions.store.models import Account, VerificationChallenge, VerificationLock
+from actions.store.models import (
+    Account,
+    VerificationChallenge,
+    VerificationLock,
+    VerifiedSession,
+)
 
 # Every table that keeps a phone_ciphertext column.
-PHONE_TABLES = (Account, VerificationChallenge, VerificationLock)
+PHONE_TABLES = (Account, VerificationChallenge, VerificationLock, VerifiedSession)
 DEFAULT_BATCH_SIZE = 500
 
 

@@ -186,7 +186,7 @@ def issue_code(
             conversation_id=conversation_id,
             channel=channel,
             phone=phone,
-            detail={"status": issue.status, "own_line": source.own_line},
+            detail={"status": issue.status, **({"own_line": True} if source.own_line else {})},
         )
     return issue
 

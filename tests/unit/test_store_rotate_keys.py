@@ -19,7 +19,8 @@ pytest_plugins = ["tests.unit.store_fixtures"]
 ZHANG, LI = "13800138000", "13900139000"
 INDEX_KEY = "a-blind-index-key-for-rotation-tests"
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-PHONE_ROWS = 4 + 2 + 1  # the demo accounts, two challenges, one lock
+# The demo accounts, three challenges, one verified session (lockouts write no lock row).
+PHONE_ROWS = 4 + 3 + 1
 
 
 def _service(session_factory, catalog, settings, clock, *keys: str) -> SubscriptionService:
@@ -36,6 +37,8 @@ def old_service(session_factory, catalog, settings, clock) -> SubscriptionServic
     wrong = f"{(int(service.issue_code(LI, 'c2').code) + 1) % 1_000_000:06d}"
     while service.check_code(LI, wrong, "c2").status != "locked":
         pass
+    proved = service.issue_code(ZHANG, "c3")
+    assert service.check_code(ZHANG, proved.code, "c3").status == "ok"
     return service
 
 
@@ -43,7 +46,12 @@ def _tokens(engine) -> list[str]:
     with engine.connect() as connection:
         return [
             token
-            for table in ("accounts", "verification_challenges", "verification_locks")
+            for table in (
+                "accounts",
+                "verification_challenges",
+                "verification_locks",
+                "verified_sessions",
+            )
             for token in connection.execute(text(f"SELECT phone_ciphertext FROM {table}")).scalars()
         ]
 
@@ -59,8 +67,9 @@ def test_rotation_moves_every_phone_to_the_new_key(
     tables = rotate_phone_keys(session_factory, both.phone_cipher, batch_size=2)
     assert {t.table: (t.rows, t.rotated) for t in tables} == {
         "accounts": (4, 4),
-        "verification_challenges": (2, 2),
-        "verification_locks": (1, 1),
+        "verification_challenges": (3, 3),
+        "verification_locks": (0, 0),
+        "verified_sessions": (1, 1),
     }
     new_only = PhoneCipher([NEW], INDEX_KEY)
     assert len(_tokens(engine)) == PHONE_ROWS
@@ -71,6 +80,7 @@ def test_rotation_moves_every_phone_to_the_new_key(
     (cancellation,) = service.cancellations(ZHANG)
     assert service.cancellation(cancellation.reference).phone == ZHANG
     assert service.issue_code(LI, "c2").status == "locked"
+    assert service.session_phone("c3") == ZHANG  # the session reads with [new] alone
 
 
 def test_rotation_is_idempotent(old_service, engine, session_factory) -> None:
