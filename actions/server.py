@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 HOST_ENV = "ACTION_HOST"
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5055
 # A 15-turn tracker is ~30 KB: 8 MiB leaves room for long conversations, and bounds the memory
 # one request can take (as sent, and once inflated).
 MAX_BODY_BYTES = 8 * 1024 * 1024
