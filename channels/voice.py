@@ -4,7 +4,7 @@ The platform sends the ASR text (and optionally its n-best list) with session, u
 ids; the answer carries the text to speak (plain and SSML), a reprompt, whether the session
 ends and a short display text. Request and response shapes: docs/channels/voice.md.
 
-Conversation id: the platform's *user* id (hashed), not its session id. Speaker sessions end
+Conversation id: `voice:` + the platform's *user* id (hashed), not its session id. Sessions end
 after a few seconds of silence, typically while the user fetches the phone to read the SMS
 code; with the user id the conversation carries on in the next skill session (Rasa's own
 session expiry and the identity's idle expiry still apply).

@@ -95,7 +95,7 @@ def test_full_cancellation_typed_and_clicked(
     asked = say(page, "帮我把腾讯视频的自动续费关了")
     assert page.evaluate("window.__typingSeen"), "the typing indicator shows while waiting"
     assert page.locator("#typing").is_hidden()
-    assert "手机号" in "".join(asked) and "腾讯视频VIP" in "".join(asked)
+    assert "开通会员的手机号码" in "".join(asked) and "腾讯视频VIP" in "".join(asked)
     sent = say(page, ZHANG)
     assert "验证码已发送到138****8000" in "".join(sent)
     code = fresh.code_for(ZHANG)
@@ -281,6 +281,24 @@ def test_restart_begins_a_new_conversation(bot: Bot, page) -> None:
     assert "您好，我是退订助手" in greeting[0]
     assert page.locator(".from-user").count() == 0
     assert stored(page)["sessionId"] != first
+
+
+def test_the_page_asks_for_its_own_unguessable_session_id(bot: Bot, page, socket_frames) -> None:
+    """The session id is a bearer secret: the page asks for 128 random bits of its own
+    (crypto.getRandomValues, 32 hex characters) and the server confirms that very id."""
+    open_chat(page, bot)
+    say(page, "你好")
+    requests = [
+        json.loads(frame.partition(" ")[2][2:])[1]
+        for frame in socket_frames
+        if frame.startswith("→ 42") and '"session_request"' in frame
+    ]
+    asked = requests[0]["session_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", asked)
+    assert stored(page)["sessionId"] == asked
+    page.locator("#restart").click()
+    settle(page, 0)
+    assert stored(page)["sessionId"] not in (asked, None)
 
 
 def test_copy_works_without_the_clipboard_api(bot: Bot, page) -> None:

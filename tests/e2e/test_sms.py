@@ -26,6 +26,8 @@ ZHANG = "13800138000"
 LI = "13900139000"
 WANG = "13700137000"
 SERVICE_NUMBER = "10086"
+# Every question for the phone number says this (the privacy notice mentions 手机号码 too).
+ASKS_PHONE = "告诉我开通会员的手机号码"
 PHONES = ("13800138000", "13900139000", "13700137000", "13600136000")
 
 
@@ -97,7 +99,7 @@ def cancel_second_by_sms(bot: Bot) -> Tuple[str, str, List[Dict[str, Any]]]:
     listed = text_sms(bot, ZHANG, "0000")
     text = listed["text"]
     assert "1. " in text and "2. " in text, text
-    assert "手机号" not in text, "the sender's number is the account: no number asked"
+    assert ASKS_PHONE not in text, "the sender's number is the account: no number asked"
     assert "咪咕" not in text, "cancelled memberships are not offered"
     second = listed_names(text)[1]
 
@@ -139,8 +141,9 @@ def test_a_cancellation_by_sms_is_seen_on_rest_and_sms(fresh: Bot, sender: str) 
     text = "\n".join(listed)
     assert reference in text and second in text
 
-    by_reference = fresh.say(f"{sender}-ref", f"查一下单号{reference}")
-    assert second in "\n".join(by_reference) and "取消" in "\n".join(by_reference)
+    # An unverified conversation hears that the cancellation is done, not what it was.
+    by_reference = "\n".join(fresh.say(f"{sender}-ref", f"查一下单号{reference}"))
+    assert reference in by_reference and "取消" in by_reference
 
     again = text_sms(fresh, ZHANG, "0000")["text"]
     assert second not in again, "a cancelled membership is not offered again"
@@ -236,10 +239,19 @@ def test_any_signed_request_gets_2xx_or_4xx_json(
         assert body["error"] and body["message"]
 
 
-def test_rest_cannot_claim_an_sms_identity(fresh: Bot) -> None:
-    """A REST client sending the SMS identity metadata (even as sms-<phone>) is still asked."""
+@pytest.mark.parametrize(
+    "sender",
+    [
+        f"sms-{ZHANG}",
+        sender_id(ZHANG, DEV_SECRET),  # the number's SMS conversation
+        "sms-" + sender_id(ZHANG, DEV_SECRET).partition(":")[2],  # ... as it was spelled before
+    ],
+)
+def test_rest_cannot_claim_an_sms_identity(fresh: Bot, sender: str) -> None:
+    """A REST client sending the SMS identity metadata, naming the SMS conversation, is still
+    asked: its sender stays inside `rest:`, and the metadata only a channel sets is dropped."""
     payload = {
-        "sender": f"sms-{ZHANG}",
+        "sender": sender,
         "message": "我要取消自动续费",
         "metadata": {"identity": {"phone": ZHANG, "source": "sms_sender"}},
     }
@@ -250,5 +262,5 @@ def test_rest_cannot_claim_an_sms_identity(fresh: Bot) -> None:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         texts = [m.get("text", "") for m in json.loads(response.read().decode("utf-8"))]
-    assert "手机号" in "\n".join(texts)
+    assert ASKS_PHONE in "\n".join(texts)
     assert "QQ音乐绿钻" not in "\n".join(texts)

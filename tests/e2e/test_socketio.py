@@ -57,8 +57,15 @@ def chat(bot: Bot) -> Iterator[Chat]:
 
 @pytest.mark.parametrize(
     "data",
-    ["just a string", 42, None, ["list"], {"message": 123}, {"message": ["a"]},
-     {"message": "你好", "session_id": {"x": 1}}],  # fmt: skip
+    [
+        "just a string",
+        42,
+        None,
+        ["list"],
+        {"message": 123},
+        {"message": ["a"]},
+        {"message": "你好", "session_id": {"x": 1}},
+    ],  # fmt: skip
 )
 def test_malformed_events_get_a_clear_reply_and_the_chat_goes_on(chat: Chat, data: Any) -> None:
     """A malformed event is answered with a Chinese message; the next real one is answered."""
@@ -115,3 +122,27 @@ def test_too_many_messages_are_slowed_down(chat: Chat) -> None:
             break
     assert texts.count(templates.EMPTY_MESSAGE) == 20
     assert any(text.startswith("您发送得太快了") for text in texts)
+
+
+@pytest.mark.parametrize("asked", ["1", "abc123", "ivr:call-42", "x" * 31])
+def test_a_guessable_session_id_is_never_confirmed(bot: Bot, asked: str) -> None:
+    """Asking for a short (guessable) or namespaced session id gets a fresh random one."""
+    client = socketio.Client(reconnection=False)
+    confirmed: queue.Queue[str] = queue.Queue()
+    client.on("session_confirm", confirmed.put)
+    client.connect(bot.url, transports=["polling"], socketio_path="/socket.io")
+    try:
+        client.emit("session_request", {"session_id": asked})
+        session = confirmed.get(timeout=10)
+        assert session != asked and len(session) == 32 and int(session, 16) >= 0
+    finally:
+        client.disconnect()
+
+
+def test_a_message_naming_a_guessable_session_gets_no_assistant(chat: Chat) -> None:
+    """A message whose session id is short is refused (the assistant never sees it); the
+    chat's own session goes on, its replies reaching its room."""
+    chat.emit({"message": "我开了哪些会员", "session_id": "abc123"})
+    assert chat.texts() == [templates.SESSION_INVALID]
+    chat.say("你好")
+    assert any("退订助手" in text for text in chat.texts())
