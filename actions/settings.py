@@ -99,8 +99,9 @@ class Settings:
     own_line_codes_per_day: int = 10
     conversation_codes_per_hour: int = 5
     conversation_codes_per_day: int = 10
-    client_codes_per_hour: int = 10
-    client_codes_per_day: int = 30
+    # A client key is per address: generous, as users behind one NAT share it.
+    client_codes_per_hour: int = 20
+    client_codes_per_day: int = 100
     verified_idle_seconds: int = 600
     refund_window_days: int = 7
     operator_hotline: str = "10086"
@@ -149,8 +150,8 @@ class Settings:
             own_line_codes_per_day=_int(env, "OWN_LINE_CODES_PER_DAY", 10),
             conversation_codes_per_hour=_int(env, "CONVERSATION_CODES_PER_HOUR", 5),
             conversation_codes_per_day=_int(env, "CONVERSATION_CODES_PER_DAY", 10),
-            client_codes_per_hour=_int(env, "CLIENT_CODES_PER_HOUR", 10),
-            client_codes_per_day=_int(env, "CLIENT_CODES_PER_DAY", 30),
+            client_codes_per_hour=_int(env, "CLIENT_CODES_PER_HOUR", 20),
+            client_codes_per_day=_int(env, "CLIENT_CODES_PER_DAY", 100),
             verified_idle_seconds=_int(env, "VERIFIED_IDLE_SECONDS", 600),
             refund_window_days=_int(env, "REFUND_WINDOW_DAYS", 7),
             operator_hotline=hotline,

@@ -83,6 +83,12 @@ def bench_env(work: Path) -> Dict[str, str]:
         PARTNER_TIMEOUT_SECONDS="1",
         RESEND_INTERVAL_SECONDS="0",
         RESEND_PER_HOUR="100000",
+        # The bench's simulated users share a few numbers and one client address.
+        CODES_PER_DAY="100000",
+        CONVERSATION_CODES_PER_HOUR="100000",
+        CONVERSATION_CODES_PER_DAY="100000",
+        CLIENT_CODES_PER_HOUR="100000",
+        CLIENT_CODES_PER_DAY="100000",
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
