@@ -53,6 +53,14 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 _NON_DIGIT = re.compile(r"\D")
 # Anything that could be a digit to either pass: a text without one is returned as it is.
 _DIGIT_LIKE = re.compile(rf"[\d{''.join(_SPOKEN_VALUES)}]")
+# Where either pass can find something: six or more digits with at most three separators
+# between them. Both passes only ever look at these places (plus a little context), so a long
+# text (a debug dump) costs a regex scan, not a normalisation of all of it.
+_DIGIT_CLASS = rf"[\d{''.join(_SPOKEN_VALUES)}]"
+_CANDIDATE = re.compile(rf"{_DIGIT_CLASS}(?:[\s{re.escape(_DASHES)}]{{0,3}}{_DIGIT_CLASS}){{5,}}")
+# Context kept on each side of a candidate: a "+86 " prefix, the neighbours that decide
+# whether a run is a number (letters, a measure word after it).
+_CONTEXT = 4
 
 Replacement = Tuple[int, int, str]
 
@@ -76,9 +84,45 @@ def _view_char(char: str) -> str:
     return char
 
 
+class _ViewTable(dict):
+    """str.translate's table for `_view`, filled in as characters are first seen."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = _view_char(chr(code))
+        return self[code]
+
+
+_VIEW_TABLE = _ViewTable()
+
+
 def _view(text: str) -> str:
     """`text` with every digit-like character an ASCII digit and every separator a space."""
-    return "".join(_view_char(char) for char in text)
+    return text.translate(_VIEW_TABLE)
+
+
+def _windows(text: str) -> List[Tuple[int, int]]:
+    """The places (with context) where a phone or a code may be, merged where they touch."""
+    windows: List[Tuple[int, int]] = []
+    for match in _CANDIDATE.finditer(text):
+        start, end = max(0, match.start() - _CONTEXT), min(len(text), match.end() + _CONTEXT)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _in_windows(
+    text: str, finder: Callable[[str, bool], List[Replacement]], with_codes: bool
+) -> List[Replacement]:
+    """`finder`'s replacements in each window of `text`, in `text`'s coordinates."""
+    found: List[Replacement] = []
+    for start, end in _windows(text):
+        found.extend(
+            (start + a, start + b, replacement)
+            for a, b, replacement in finder(text[start:end], with_codes)
+        )
+    return found
 
 
 def mask_phone(phone: str) -> str:
@@ -149,8 +193,8 @@ def _apply(text: str, replacements: List[Replacement]) -> str:
 def _redact(text: str, with_codes: bool) -> str:
     if not text or not _DIGIT_LIKE.search(text):
         return text
-    text = _apply(text, _nlu_matches(text, with_codes))
-    return _apply(text, _view_matches(text, with_codes))
+    text = _apply(text, _in_windows(text, _nlu_matches, with_codes))
+    return _apply(text, _in_windows(text, _view_matches, with_codes))
 
 
 def mask_phones_in_text(text: str) -> str:

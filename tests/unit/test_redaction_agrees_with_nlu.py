@@ -161,3 +161,21 @@ def test_a_code_the_nlu_reads_is_hidden(nlu_entities, case) -> None:
 def test_codes_and_what_is_not_personal(text: str, expected: str) -> None:
     """A code before a full stop is hidden; decimals, references, dates and idioms stay."""
     assert redact_text(text) == expected
+
+
+# Short texts over digits in every spelling, separators, letters, plus signs and words.
+_ALPHABET = "".join(sorted({c for forms in SPELLINGS.values() for c in forms}))
+_NOISE = st.text(
+    alphabet=st.sampled_from(list(_ALPHABET + " -\u2013\u2014\uff0d\u3000+\uff0bAbT.个月号码是，")),
+    max_size=30,
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_NOISE)
+def test_no_text_gives_the_nlu_a_number_after_redaction(nlu_entities, text: str) -> None:
+    """Whatever the text (numbers glued together, letters, mixed scripts), the redacted text
+    gives the NLU no phone number and no code."""
+    redacted = redact_text(text)
+    assert not nlu_entities(redacted), (text, redacted)
+    assert not [e for e in nlu_entities(mask_phones_in_text(text)) if e[0] == PHONE], text
