@@ -275,7 +275,8 @@ def count_export(data: Mapping[str, Any]) -> Dict[str, int]:
 
 
 def active_memberships(session: Executor, subject: Subject) -> int:
-    """How many of the subject's memberships still renew automatically."""
+    """How many of the subject's memberships we bill still renew automatically (an App
+    Store one renews at Apple, and only the person can stop it there)."""
     return session.execute(
         select(func.count())
         .select_from(Subscription)
@@ -283,6 +284,7 @@ def active_memberships(session: Executor, subject: Subject) -> int:
             Subscription.id.in_(subject.subscription_ids),
             Subscription.status == "active",
             Subscription.auto_renew.is_(True),
+            Subscription.billing_channel != "app_store",
         )
     ).scalar_one()
 

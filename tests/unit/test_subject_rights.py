@@ -191,6 +191,11 @@ def test_delete_refuses_while_a_membership_renews(lived) -> None:
         run_delete(lived.session_factory, lived.phone_cipher, ZHANG, dry_run=False)
     assert lived.account(ZHANG) is not None
     assert len(_audit(lived, "subject_data_delete_refused")) == 1
+    # 李四's one renewing membership is billed by the App Store: only he can stop it there.
+    assert [s.billing_channel for s in lived.subscriptions(LI) if s.status == "active"] == [
+        "app_store"
+    ]
+    assert run_delete(lived.session_factory, lived.phone_cipher, LI)["accounts_anonymised"] == 1
 
 
 def test_delete_removes_the_number_and_keeps_the_business_records(
