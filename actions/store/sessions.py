@@ -151,10 +151,3 @@ def end_session(ctx: StoreContext, conversation_id: str, reason: str) -> bool:
                 detail={"reason": reason},
             )
     return ended
-
-
-def purge_idle_sessions(ctx: StoreContext) -> int:
-    """Deletes every session idle past verified_idle_seconds; how many (retention clean-up)."""
-    cutoff = ctx.now() - timedelta(seconds=ctx.settings.verified_idle_seconds)
-    with ctx.core_transaction() as session:
-        return session.execute(delete(_sessions).where(_sessions.c.last_seen_at < cutoff)).rowcount
