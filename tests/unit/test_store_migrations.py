@@ -101,6 +101,35 @@ def test_upgrade_encrypts_the_plain_phones(old_engine, plain_phones, catalog, se
     assert service.issue_code(ZHANG, "c1").status == "too_soon"  # the challenge kept its phone
 
 
+def test_revision_0005_adds_sessions_and_code_sources_and_goes_back(
+    old_engine, catalog, settings
+) -> None:
+    """0004 -> 0005: old codes count as typed numbers without a client; sessions work; the
+    downgrade to 0004 drops only what 0005 added."""
+    cipher = _cipher(Fernet.generate_key().decode())
+    upgrade_schema(old_engine, cipher, revision="0004")
+    upgrade_schema(old_engine, cipher)
+    assert _column(old_engine, "verification_challenges", "own_line") in ([0], [False])
+    assert _column(old_engine, "verification_challenges", "client_key") == [None]
+    clock = lambda: START  # noqa: E731
+    service = SubscriptionService(
+        make_session_factory(old_engine), catalog, settings, clock=clock, phone_cipher=cipher
+    )
+    issue = service.issue_code(LI, "web:x", client_key="k")
+    assert service.check_code(LI, issue.code, "web:x").status == "ok"
+    assert service.session_phone("web:x") == LI
+    downgrade_schema(old_engine, "0004", cipher)
+    assert _revision(old_engine) == "0004"
+    with old_engine.connect() as connection:
+        tables = {r[0] for r in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+        columns = {
+            r[1] for r in connection.exec_driver_sql("PRAGMA table_info(verification_challenges)")
+        }
+    assert "verified_sessions" not in tables
+    assert {"own_line", "client_key"}.isdisjoint(columns)
+    assert len(_column(old_engine, "verification_challenges", "id")) == 2
+
+
 def test_downgrade_restores_the_plain_phones(old_engine) -> None:
     cipher = _cipher(Fernet.generate_key().decode())
     upgrade_schema(old_engine, cipher)
