@@ -19,8 +19,9 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=10,
 )
+METADATA = JSON | st.dictionaries(st.sampled_from(["a", *RESERVED_METADATA_KEYS]), JSON)
 PAYLOADS = JSON | st.fixed_dictionaries(
-    {"message": JSON, "session_id": JSON}, optional={"metadata": JSON}
+    {"message": JSON, "session_id": JSON}, optional={"metadata": METADATA}
 )
 
 
@@ -31,6 +32,7 @@ def test_a_checked_payload_is_safe_for_rasa(data: Any) -> None:
     if payload is not None:
         assert isinstance(payload["message"], str)
         assert isinstance(payload["metadata"], dict)
+        assert not set(RESERVED_METADATA_KEYS) & set(payload["metadata"])
         session = payload.get("session_id")
         assert session is None or (isinstance(session, str) and len(session) <= 128)
 
