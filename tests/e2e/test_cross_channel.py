@@ -14,7 +14,7 @@ from typing import List
 import pytest
 
 from channels.ivr import DEV_TOKEN
-from channels.ivr.replay import http_poster, replay_call
+from channels.ivr.replay import http_poster
 from channels.sms import sender_id as sms_sender_id
 from channels.sms.auth import DEV_SECRET
 from channels.voice_turns import sender_for
@@ -67,20 +67,23 @@ def statuses(bot: Bot) -> List[str]:
 
 
 def test_rest_naming_a_verified_call_gets_none_of_the_callers_data(fresh: Bot) -> None:
-    """An IVR caller proves 13800138000 with the SMS code; a REST client sending that call's
-    old-style (`ivr-<call>`) and new-style (`ivr:<call>`) ids is a stranger in its own
-    conversation, even with forged identity metadata."""
+    """An IVR caller proves 13800138000 with the SMS code and stays on the line; a REST client
+    sending that call's old-style (`ivr-<call>`) and new-style (`ivr:<call>`) ids is a stranger
+    in its own conversation, even with forged identity metadata. The call is untouched."""
     call = f"cc-{uuid.uuid4().hex[:10]}"
-    events = [
-        {"call_id": call, "type": "start", "ani": "anonymous"},
-        {"call_id": call, "type": "speech", "text": "我要取消自动续费", "confidence": 0.9},
-        {"call_id": call, "type": "dtmf", "digits": f"{ZHANG}#"},
-        {"call_id": call, "type": "dtmf", "digits": "{code}#"},
-    ]
-    token = fresh.env.get("IVR_TOKEN") or DEV_TOKEN
-    report = replay_call(call, events, http_poster(fresh.url, token), fresh.settings.sms_outbox)
-    said = [text for turn in report.transcript for text in turn["bot"]]
-    assert "腾讯视频VIP" in "\n".join(said), "the caller was verified and sees the list"
+    post = http_poster(fresh.url, fresh.env.get("IVR_TOKEN") or DEV_TOKEN)
+
+    def caller(**event: str) -> str:
+        """One caller turn (no hang-up: a hang-up restarts the call's conversation)."""
+        status, body = post({"call_id": call, **event})
+        assert status == 200, body
+        return "\n".join(body.get("messages", []))
+
+    caller(type="start", ani="anonymous")
+    caller(type="speech", text="我要取消自动续费")
+    caller(type="dtmf", digits=f"{ZHANG}#")
+    listed = caller(type="dtmf", digits=f"{fresh.code_for(ZHANG)}#")
+    assert "腾讯视频VIP" in listed and "QQ音乐绿钻" in listed, "the caller is verified"
     before = statuses(fresh)
 
     forged = {
@@ -92,25 +95,60 @@ def test_rest_naming_a_verified_call_gets_none_of_the_callers_data(fresh: Bot) -
     for sender in (f"ivr-{call}", f"ivr:{call}"):
         assert_stranger_gets_nothing(fresh, sender, forged)
     assert statuses(fresh) == before
+    # The call itself is still verified and where it was: key 1 picks from its list.
+    picked = caller(type="dtmf", digits="1")
+    assert holder_data_in([picked]), picked
+    caller(type="hangup")
+    assert statuses(fresh) == before
 
 
-def test_rest_naming_an_sms_or_speaker_conversation_gets_nothing(fresh: Bot) -> None:
-    """The SMS conversation of 13800138000 and a speaker user's, named over REST in every
-    spelling, with a validly signed `sms_sender` assertion for the SMS conversation attached."""
+def speaker_turn(bot: Bot, user: str, text: str) -> str:
+    """One smart-speaker turn of `user` (ASR text); what the speaker displays."""
+    body = {
+        "version": "1.0",
+        "session": {"id": "sess-crosschannel", "new": False},
+        "user": {"id": user},
+        "device": {"id": "speaker-livingroom"},
+        "request": {"text": text},
+    }
+    token = bot.env.get("VOICE_TOKEN")
+    request = urllib.request.Request(
+        f"{bot.url}/webhooks/voice/webhook",
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read().decode("utf-8"))["response"]["display_text"]
+
+
+def test_rest_naming_a_verified_speaker_user_gets_none_of_the_data(fresh: Bot) -> None:
+    """A speaker user proves 13800138000 with the code; REST naming that user's conversation
+    (`voice:<hash>`, or `voice-<hash>` as it was spelled before) is a stranger."""
+    user = f"voice-user-{uuid.uuid4().hex[:10]}"
+    speaker_turn(fresh, user, "帮我把腾讯视频的自动续费关了")
+    speaker_turn(fresh, user, ZHANG)
+    status = speaker_turn(fresh, user, f"验证码是{fresh.code_for(ZHANG)}")
+    assert "身份验证成功" in status and "腾讯视频VIP" in status, "the speaker user is verified"
+    before = statuses(fresh)
+    conversation = sender_for(user)
+    for sender in (conversation, f"voice-{local_id(conversation)}"):
+        assert_stranger_gets_nothing(fresh, sender, {"identity": {"phone": ZHANG}})
+    assert statuses(fresh) == before
+
+
+def test_rest_naming_an_sms_conversation_gets_nothing(fresh: Bot) -> None:
+    """The SMS conversation of 13800138000, named over REST in every spelling, with a
+    `sms_sender` assertion for the SMS conversation (signed with this run's key) attached."""
     sms_conversation = sms_sender_id(ZHANG, fresh.env.get("SMS_WEBHOOK_SECRET") or DEV_SECRET)
-    speaker = sender_for(f"voice-user-{uuid.uuid4().hex[:10]}")
     key = key_from_env(fresh.env)
     forged = {
         "identity": {"phone": ZHANG, "source": "sms_sender"},
         METADATA_KEY: sign(key, conversation_id=sms_conversation, phone=ZHANG, source="sms_sender"),
     }
-    senders = [
-        sms_conversation,
-        f"sms-{local_id(sms_conversation)}",
-        f"sms-{ZHANG}",
-        speaker,
-        f"voice-{local_id(speaker)}",
-    ]
+    senders = [sms_conversation, f"sms-{local_id(sms_conversation)}", f"sms-{ZHANG}"]
     before = statuses(fresh)
     for sender in senders:
         assert_stranger_gets_nothing(fresh, sender, forged)
