@@ -150,8 +150,15 @@ def wait_ready(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:
     return False
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Runs both servers in the foreground; non-zero when either refuses or stops."""
+    # Stopped by a service manager or a container runtime (SIGTERM) as by Ctrl-C: both
+    # servers are stopped too, none is left running on its own.
+    signal.signal(signal.SIGTERM, _interrupt)
     env = server_env(os.environ)
     refused = refusal(env)
     if refused:
@@ -195,7 +202,9 @@ def main() -> int:
         finally:
             for proc in procs:
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                    # SIGTERM: Sanic stops gracefully on it, and a process started in the
+                    # background of a script ignores SIGINT.
+                    proc.send_signal(signal.SIGTERM)
             for proc in procs:
                 try:
                     proc.wait(timeout=15)

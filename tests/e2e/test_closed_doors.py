@@ -146,12 +146,14 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, Di
         wait_for(f"http://127.0.0.1:{rasa_port}/", proc, log)
         yield f"http://127.0.0.1:{rasa_port}", {"rasa": rasa_port, "actions": action_port}
     finally:
-        proc.send_signal(signal.SIGINT)  # as Ctrl-C: tools.serve stops both servers
+        # As a service manager stops it (Ctrl-C takes the same path): both servers stop too.
+        proc.send_signal(signal.SIGTERM)
         try:
             assert proc.wait(timeout=40) == 0, log.read_text()[-3000:]
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+    assert listening_addresses(rasa_port) == listening_addresses(action_port) == set()
 
 
 def test_make_run_serves_on_loopback_with_the_api_off(make_run) -> None:
