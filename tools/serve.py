@@ -132,8 +132,11 @@ def refusal(env: Mapping[str, str]) -> Optional[str]:
 
 
 def reachable(host: str) -> str:
-    """The address to reach a server listening on `host` from this machine."""
-    return DEFAULT_HOST if host.strip() in WILDCARD_HOSTS else host.strip()
+    """The address, as a URL writes it, to reach a server listening on `host` from here."""
+    host = host.strip()
+    if host in WILDCARD_HOSTS:
+        return DEFAULT_HOST
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def wait_ready(url: str, timeout: float, procs: List[subprocess.Popen]) -> bool:

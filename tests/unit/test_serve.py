@@ -88,6 +88,12 @@ def test_development_makes_up_shared_secrets_per_run_production_never() -> None:
     assert "ACTION_SERVER_TOKEN" not in production and "CHANNEL_ASSERTION_KEY" not in production
 
 
+def test_urls_reach_the_servers_wherever_they_listen() -> None:
+    assert serve.reachable("0.0.0.0") == serve.reachable("") == "127.0.0.1"
+    assert serve.reachable("10.0.0.5") == "10.0.0.5"
+    assert serve.reachable("::1") == "[::1]" and serve.reachable("::") == "127.0.0.1"
+
+
 def test_production_refusal_names_both_servers_variables() -> None:
     assert refusal({}) is None
     refused = refusal({"DEPLOY_ENV": "production", "RASA_API_TOKEN": "short"})
