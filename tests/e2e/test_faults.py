@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, select
 from actions.settings import Settings
 from actions.store import build_service
 from actions.store.models import AuditEvent, SmsMessage
+from identity.conversation import namespaced
 from tests.e2e.bot import find_reference, free_port
 from tests.e2e.launcher import (
     Deployment,
@@ -134,13 +135,13 @@ def cancellations_of(bot: DeploymentBot, phone: str, product: str) -> list:
 
 
 def audit_actions(bot: DeploymentBot, sender: str) -> List[str]:
-    """The audit trail of one conversation, oldest first."""
+    """The audit trail of one REST conversation (kept under its namespaced id), oldest first."""
     engine = create_engine(bot.settings.store_url, future=True)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 select(AuditEvent.action)
-                .where(AuditEvent.conversation_id == sender)
+                .where(AuditEvent.conversation_id == namespaced("rest", sender))
                 .order_by(AuditEvent.id)
             )
             return [row[0] for row in rows]
