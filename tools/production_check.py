@@ -177,8 +177,12 @@ def action_server_problems(env: Optional[Mapping[str, str]] = None) -> List[Prob
             problems += _phone_key_problems(env, dev, placeholders)
         else:
             problems += _plain_problems([name], env, dev, placeholders)
-    if env.get("SMS_GATEWAY", "").strip().lower() == "http":
+    gateway = env.get("SMS_GATEWAY", "").strip().lower() or "outbox"
+    if gateway == "http":
         problems += _plain_problems(["SMS_HTTP_TOKEN"], env, dev, placeholders)
+    else:
+        # The outbox is the development stand-in: it writes every code to a local file.
+        problems.append(Problem("SMS_GATEWAY", "the development outbox, not a real SMS provider"))
     return problems
 
 

@@ -41,6 +41,8 @@ def good_env() -> Dict[str, str]:
     env = {name: strong() for name in {*ACTION_SECRETS, *RASA_SECRETS}}
     env["PHONE_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     env["DEPLOY_ENV"] = "production"
+    env["SMS_GATEWAY"] = "http"
+    env["SMS_HTTP_TOKEN"] = strong()
     return env
 
 
@@ -182,9 +184,8 @@ def test_phone_key_file_keys_are_checked(tmp_path: Path) -> None:
     assert names(check.action_server_problems(both)) == ["PHONE_ENCRYPTION_KEYS"]
 
 
-def test_the_sms_provider_token_counts_only_with_the_http_gateway() -> None:
-    env = good_env()
-    assert check.action_server_problems({**env, "SMS_GATEWAY": "outbox"}) == []
+def test_the_sms_provider_token_is_required_with_the_http_gateway() -> None:
+    env = {k: v for k, v in good_env().items() if k != "SMS_HTTP_TOKEN"}
     problems = check.action_server_problems({**env, "SMS_GATEWAY": "http"})
     assert names(problems) == ["SMS_HTTP_TOKEN"] and problems[0].reason == "unset"
     env.update(SMS_GATEWAY="HTTP", SMS_HTTP_TOKEN=strong())
@@ -229,3 +230,13 @@ def test_the_action_server_refuses_to_start_naming_the_variables(tmp_path: Path)
     assert "ACTION_SERVER_TOKEN: the placeholder of deploy/production.env.example" in done.stderr
     for name in ACTION_SECRETS:
         assert f"{name}: " in done.stderr
+
+
+@pytest.mark.parametrize("gateway", ["", "outbox", "OUTBOX"])
+def test_the_development_sms_outbox_is_refused_in_production(gateway: str) -> None:
+    """Codes written to a local file are no way to reach a holder in production."""
+    env = good_env()
+    env["SMS_GATEWAY"] = gateway
+    assert [(p.name, p.reason) for p in check.action_server_problems(env)] == [
+        ("SMS_GATEWAY", "the development outbox, not a real SMS provider")
+    ]
