@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 
 from actions.settings import Settings
@@ -43,7 +43,7 @@ def main() -> int:
         ],
     )
     args = parser.parse_args()
-    sender = f"transcript-{uuid.uuid4().hex[:8]}"
+    sender = secrets.token_hex(16)  # a REST sender is a bearer secret: 128 random bits
     for line in args.lines:
         if "{code}" in line:
             line = line.replace("{code}", latest_code(args.outbox, args.phone) or "")
