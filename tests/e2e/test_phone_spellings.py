@@ -8,29 +8,15 @@ handoff summaries and audit rows) holds the number in any spelling.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
 import uuid
-from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator
 
 import pytest
 
-from actions.settings import Settings
-from actions.store import build_service
-from tests.e2e.bot import (
-    CORS,
-    ROOT,
-    Bot,
-    find_reference,
-    free_port,
-    latest_model,
-    secured,
-    wait_for,
-)
-from tools.serve import commands, endpoints_file
+from tests.e2e.bot import Bot, find_reference
+from tests.e2e.debug_servers import debug_servers, written
 
 pytestmark = pytest.mark.e2e
 
@@ -45,87 +31,19 @@ SPELLINGS = [
 _FORMS = {"1": "1１一幺", "3": "3３三", "8": "8８八", "0": "0０零〇○"}
 _SEP = r"[\s\-\u2013\u2014\uff0d\u3000]{0,3}"
 ANY_SPELLING = re.compile(_SEP.join(f"[{_FORMS[d]}]" for d in ZHANG))
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     """Servers at debug level writing trackers, events and logs under one folder."""
     work = tmp_path_factory.mktemp("spellings")
-    rasa_port, action_port = free_port(), free_port()
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "outbox" / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        RASA_TELEMETRY_ENABLED="false",
-        LOG_LEVEL="DEBUG",
-        LOG_LEVEL_LIBRARIES="DEBUG",
+    with debug_servers(
+        work,
         # One code per spelling to the same number, one right after the other.
         RESEND_INTERVAL_SECONDS="0",
         RESEND_PER_HOUR="20",
-    )
-    extra = (
-        "  store:\n    type: sql\n    dialect: sqlite\n"
-        f"    db: {work / 'tracker.db'}\n"
-        f"event_broker:\n  type: file\n  path: {work / 'events.log'}\n"
-    )
-    endpoints = endpoints_file(action_port, work, host="127.0.0.1", extra=extra)
-    action_cmd, rasa_cmd = commands(
-        rasa_port,
-        action_port,
-        endpoints,
-        CORS,
-        model=str(latest_model()),
-        api_token=env["RASA_API_TOKEN"],
-    )
-    action_log, rasa_log = work / "actions.log", work / "rasa.log"
-    procs: List[subprocess.Popen] = []
-    try:
-        procs.append(
-            subprocess.Popen(
-                action_cmd + ["--debug"],
-                cwd=work,  # anything it writes lands here and is searched
-                env={**env, "PYTHONPATH": str(ROOT)},
-                stdout=action_log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                rasa_cmd + ["--debug"],
-                cwd=ROOT,
-                env=env,
-                stdout=rasa_log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        settings = Settings.from_env(env)
-        bot = Bot(f"http://127.0.0.1:{rasa_port}", settings, build_service(settings), env)
-        bot.reseed()
-        wait_for(f"http://127.0.0.1:{action_port}/health", procs[0], action_log)
-        wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], rasa_log)
+    ) as bot:
         yield bot, work
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _written(work: Path) -> dict:
-    """Every file under `work` but the SMS outbox, JSON's \\uXXXX escapes decoded."""
-    found = {}
-    for path in work.rglob("*"):
-        if path.is_file() and "outbox" not in path.parts:
-            content = path.read_bytes().decode("utf-8", "replace")
-            found[str(path.relative_to(work))] = _ESCAPE.sub(
-                lambda m: chr(int(m.group(1), 16)), content
-            )
-    return found
 
 
 def _codes_to(bot: Bot, phone: str) -> int:
@@ -162,11 +80,11 @@ def test_every_spelling_works_and_is_never_written_down(logged) -> None:
     assert len(summaries) == 1 and "138****8000" in summaries[0], summaries
     assert audited >= 2 * len(SPELLINGS)
 
-    written = _written(work)
-    assert {"rasa.log", "actions.log", "tracker.db", "events.log", "store.db"} <= set(written)
-    assert "DEBUG" in written["rasa.log"] and "DEBUG" in written["actions.log"]
-    assert "138****8000" in written["tracker.db"] and "138****8000" in written["events.log"]
-    for name, content in written.items():
+    files = written(work)
+    assert {"rasa.log", "actions.log", "tracker.db", "events.log", "store.db"} <= set(files)
+    assert "DEBUG" in files["rasa.log"] and "DEBUG" in files["actions.log"]
+    assert "138****8000" in files["tracker.db"] and "138****8000" in files["events.log"]
+    for name, content in files.items():
         found = ANY_SPELLING.search(content)
         assert found is None, f"13800138000 as {found.group(0)!r} in {name}"
         assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", content), f"a phone number in {name}"
