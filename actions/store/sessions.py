@@ -22,6 +22,11 @@ from identity import assertion as assertions
 from identity.conversation import channel_of
 
 _sessions = VerifiedSession.__table__
+# A use refreshes the session only when its last refresh is at least this old (capped at a
+# tenth of the idle time): every action call of a turn reads the session, and a write each
+# time would cost a commit (an fsync on SQLite) per call. The session may so end up to this
+# much earlier than VERIFIED_IDLE_SECONDS after the very last use, never later.
+TOUCH_AFTER = timedelta(seconds=30)
 
 _SESSION = (
     select(
@@ -113,7 +118,8 @@ def open_from_assertion(ctx: StoreContext, conversation_id: str, token: object) 
 def session_phone(ctx: StoreContext, conversation_id: str) -> Optional[str]:
     """The phone proved in this conversation if its session is fresh; the use refreshes it.
 
-    A session idle longer than verified_idle_seconds is ended and None returned.
+    A session idle longer than verified_idle_seconds is ended and None returned. The refresh
+    is written only when the last one is TOUCH_AFTER old (see there).
     """
     now = ctx.now()
     idle = timedelta(seconds=ctx.settings.verified_idle_seconds)
@@ -131,7 +137,8 @@ def session_phone(ctx: StoreContext, conversation_id: str) -> Optional[str]:
                 channel=channel_of(conversation_id),
             )
             return None
-        session.execute(_TOUCH, {"session_id": row.id, "last_seen_at": now})
+        if now - row.last_seen_at >= min(TOUCH_AFTER, idle / 10):
+            session.execute(_TOUCH, {"session_id": row.id, "last_seen_at": now})
         token = row.phone_ciphertext
     return phone_from_store(ctx.phones, token)
 

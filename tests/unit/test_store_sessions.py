@@ -83,6 +83,33 @@ def test_the_session_ends_after_the_idle_time_and_use_keeps_it(service, settings
     assert service.session_phone(WEB_CONV) is None
 
 
+def test_a_use_refreshes_the_session_at_most_every_touch_interval(
+    service, settings, clock, session_factory
+):
+    """Reads within TOUCH_AFTER of the last refresh write nothing; the session then ends
+    at most TOUCH_AFTER before idle time after the very last use, never after."""
+    from actions.store.sessions import TOUCH_AFTER
+
+    _prove(service, WEB_CONV)
+    idle = settings.verified_idle_seconds
+    step = min(TOUCH_AFTER.total_seconds(), idle / 10)
+
+    def last_seen():
+        with session_factory.begin() as session:
+            return session.execute(select(VerifiedSession.last_seen_at)).scalar_one()
+
+    proved_at = last_seen()
+    clock.advance(seconds=step - 1)
+    assert service.session_phone(WEB_CONV) == ZHANG
+    assert last_seen() == proved_at  # not written: too soon
+    clock.advance(seconds=idle - step + 1)
+    assert service.session_phone(WEB_CONV) == ZHANG  # exactly idle after the proof
+    clock.advance(seconds=idle)
+    assert service.session_phone(WEB_CONV) == ZHANG  # the last read refreshed it
+    clock.advance(seconds=idle + 1)
+    assert service.session_phone(WEB_CONV) is None
+
+
 def test_ending_a_session(service, session_factory):
     _prove(service, WEB_CONV)
     _prove(service, "web:other")
