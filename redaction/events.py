@@ -19,26 +19,36 @@ SAFE_SECRET_VALUES = frozenset({"******", REDACTED})
 IDENTITY_METADATA_KEYS = frozenset({METADATA_KEY, "identity"})
 
 
-def without_identity(value: Any) -> Any:
-    """`value` with the identity keys removed from every `metadata` mapping inside it."""
-    if isinstance(value, dict):
-        return {
-            key: (
-                {k: without_identity(v) for k, v in item.items() if k not in IDENTITY_METADATA_KEYS}
-                if key == "metadata" and isinstance(item, dict)
-                else without_identity(item)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [without_identity(item) for item in value]
-    return value
+def _clean_metadata(metadata: Any) -> Any:
+    if isinstance(metadata, dict) and not IDENTITY_METADATA_KEYS.isdisjoint(metadata):
+        return {k: v for k, v in metadata.items() if k not in IDENTITY_METADATA_KEYS}
+    return metadata
+
+
+def without_identity(event: Dict[str, Any]) -> Dict[str, Any]:
+    """`event` without the identity keys in its metadata (an event's own, and the copy in a
+    user event's `parse_data`); the event itself when it holds none, as most do.
+
+    A token quoted anywhere else is a string, hidden by the text rules (redact_assertions).
+    """
+    out = event
+    metadata = event.get("metadata")
+    cleaned = _clean_metadata(metadata)
+    if cleaned is not metadata:
+        out = {**out, "metadata": cleaned}
+    parse_data = event.get("parse_data")
+    if isinstance(parse_data, dict):
+        metadata = parse_data.get("metadata")
+        cleaned = _clean_metadata(metadata)
+        if cleaned is not metadata:
+            out = {**out, "parse_data": {**parse_data, "metadata": cleaned}}
+    return out
 
 
 def redact_event(event: Dict[str, Any]) -> Dict[str, Any]:
     """A copy of `event` (as `Event.as_dict()` gives it) without phones, codes or identity
     assertions in it."""
-    redacted = without_identity(event)
+    redacted = dict(without_identity(event))  # a copy of its own: values are set below
     if event.get("event") == "slot" and event.get("name") == SESSION_START_METADATA_SLOT:
         # Rasa copies the first message's metadata into this slot when a session starts.
         redacted["value"] = without_identity({"metadata": event.get("value")})["metadata"]
