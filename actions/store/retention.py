@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from actions.settings import Settings
-from actions.store.db import make_engine, make_session_factory, upgrade_schema
+from actions.store.db import SessionFactory, make_engine, make_session_factory, upgrade_schema
 from actions.store.errors import PhoneKeyError, StoreUnavailable, TrackerStoreError
 from actions.store.retention_policy import (
     RetentionPolicy,
@@ -109,6 +110,29 @@ def tracker_store_url(
     return settings.tracker_store_url
 
 
+@contextmanager
+def opened_stores(
+    store_url: str, tracker_url: Optional[str], endpoints: Optional[str], settings: Settings
+) -> Iterator[Tuple[SessionFactory, Optional[Engine]]]:
+    """The store (schema brought up to date) and Rasa's tracker store, if one is named, for an
+    operator command; both engines disposed of afterwards.
+
+    Raises what store_engine, tracker_store_url and upgrade_schema raise: ArgumentError,
+    FileNotFoundError, TrackerStoreError, StoreUnavailable, PhoneKeyError.
+    """
+    engine = store_engine(store_url)
+    tracker = None
+    try:
+        url = tracker_store_url(tracker_url, endpoints, settings)
+        tracker = tracker_engine(url) if url else None
+        upgrade_schema(engine)
+        yield make_session_factory(engine), tracker
+    finally:
+        engine.dispose()
+        if tracker is not None:
+            tracker.dispose()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: deletes conversation data past its retention time; 0 done, 2 failed."""
     parser = argparse.ArgumentParser(
@@ -138,19 +162,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     url = args.url or settings.store_url
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-        engine = store_engine(url)
+        with opened_stores(url, args.tracker_url, args.endpoints, settings) as (factory, tracker):
+            report = run_retention(factory, policy, now, dry_run=args.dry_run, tracker=tracker)
     except ArgumentError:
         return _fail("store_url")
     except FileNotFoundError:
         return _fail("store_missing")
-    tracker = None
-    try:
-        tracker_url = tracker_store_url(args.tracker_url, args.endpoints, settings)
-        tracker = tracker_engine(tracker_url) if tracker_url else None
-        upgrade_schema(engine)
-        report = run_retention(
-            make_session_factory(engine), policy, now, dry_run=args.dry_run, tracker=tracker
-        )
     except StoreUnavailable:
         return _fail("store_down")
     except PhoneKeyError as exc:
@@ -158,10 +175,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _fail("settings", str(exc))
     except TrackerStoreError as exc:
         return _fail("tracker", str(exc))
-    finally:
-        engine.dispose()
-        if tracker is not None:
-            tracker.dispose()
     mode = "dry run, nothing deleted" if report.dry_run else "done"
     print(f"retention on {shown} as of {now.isoformat(timespec='seconds')} ({mode}):")
     print("\n".join(report.lines()))

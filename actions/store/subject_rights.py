@@ -34,7 +34,7 @@ from sqlalchemy.exc import ArgumentError
 from actions.settings import Settings
 from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.context import audit, operator_name
-from actions.store.db import SessionFactory, make_session_factory, unit_of_work, upgrade_schema
+from actions.store.db import SessionFactory, unit_of_work
 from actions.store.errors import (
     InvalidPhone,
     PhoneKeyError,
@@ -42,7 +42,7 @@ from actions.store.errors import (
     TrackerStoreError,
 )
 from actions.store.privacy import normalize_phone
-from actions.store.retention import store_engine, tracker_store_url
+from actions.store.retention import opened_stores
 from actions.store.subject_data import (
     ActiveMemberships,
     count_export,
@@ -50,7 +50,7 @@ from actions.store.subject_data import (
     export_subject,
     find_subject,
 )
-from actions.store.tracker_retention import tracker_engine, tracker_transaction
+from actions.store.tracker_retention import tracker_transaction
 from identity.conversation import namespaced
 
 # The SMS channel names a number's conversation by a keyed hash of it (channels/sms
@@ -227,22 +227,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cipher = load_phone_cipher(settings)
     except (ValueError, PhoneKeyError) as exc:
         return _fail("settings", str(exc))
+    url = args.url or settings.store_url
     try:
-        engine = store_engine(args.url or settings.store_url)
+        with opened_stores(url, args.tracker_url, args.endpoints, settings) as (factory, tracker):
+            if args.command == "export":
+                data = run_export(factory, cipher, phone, tracker)
+            else:
+                counts = run_delete(factory, cipher, phone, tracker, dry_run=not args.yes)
     except ArgumentError:
         return _fail("store_url")
     except FileNotFoundError:
         return _fail("store_missing")
-    tracker = None
-    try:
-        url = tracker_store_url(args.tracker_url, args.endpoints, settings)
-        tracker = tracker_engine(url) if url else None
-        upgrade_schema(engine)
-        factory = make_session_factory(engine)
-        if args.command == "export":
-            data = run_export(factory, cipher, phone, tracker)
-        else:
-            counts = run_delete(factory, cipher, phone, tracker, dry_run=not args.yes)
     except StoreUnavailable:
         return _fail("store_down")
     except PhoneKeyError as exc:
@@ -256,10 +251,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             file=sys.stderr,
         )
         return 3
-    finally:
-        engine.dispose()
-        if tracker is not None:
-            tracker.dispose()
     if args.command == "export":
         try:
             _write(args.out, data)
