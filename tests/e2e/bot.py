@@ -14,6 +14,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional
@@ -148,43 +149,45 @@ class Bot:
         self.partner_mode("ok")
 
 
-@pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    """Starts the action server and the Rasa server once for all end-to-end tests."""
-    model = latest_model()
-    work = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def served(work: Path, env: Dict[str, str], extra: str = "", debug: bool = False) -> Iterator[Bot]:
+    """Both servers on a fresh demo store in `work`, logs in work/actions.log and rasa.log;
+    stopped on exit. `extra` is more endpoints YAML (a wrapped tracker store, a broker);
+    `debug` starts both at debug level, the action server in `work` so that anything it
+    writes lands there."""
     rasa_port, action_port = free_port(), free_port()
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
-    settings = Settings.from_env(env)
-    endpoints = endpoints_file(action_port, work, host="127.0.0.1")
-    action_log, rasa_log = work / "actions.log", work / "rasa.log"
+    endpoints = endpoints_file(action_port, work, host="127.0.0.1", extra=extra)
     action_cmd, rasa_cmd = commands(
-        rasa_port, action_port, endpoints, CORS, model=str(model), api_token=env["RASA_API_TOKEN"]
+        rasa_port,
+        action_port,
+        endpoints,
+        CORS,
+        model=str(latest_model()),
+        api_token=env["RASA_API_TOKEN"],
     )
-    procs = []
+    flags = ["--debug"] if debug else []
+    action_log, rasa_log = work / "actions.log", work / "rasa.log"
+    procs: List[subprocess.Popen] = []
     try:
         procs.append(
             subprocess.Popen(
-                action_cmd, cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT
+                action_cmd + flags,
+                cwd=work if debug else ROOT,
+                env={**env, "PYTHONPATH": str(ROOT)},
+                stdout=action_log.open("w"),
+                stderr=subprocess.STDOUT,
             )
         )
         procs.append(
             subprocess.Popen(
-                rasa_cmd,
+                rasa_cmd + flags,
                 cwd=ROOT,
                 env=env,
                 stdout=rasa_log.open("w"),
                 stderr=subprocess.STDOUT,
             )
         )
+        settings = Settings.from_env(env)
         bot = Bot(
             url=f"http://127.0.0.1:{rasa_port}",
             settings=settings,
@@ -204,6 +207,23 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    """Starts the action server and the Rasa server once for all end-to-end tests."""
+    work = tmp_path_factory.mktemp("e2e")
+    env = secured(os.environ)
+    env.update(
+        STORE_URL=f"sqlite:///{work / 'store.db'}",
+        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
+        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
+        PARTNER_TIMEOUT_SECONDS="1",
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    with served(work, env) as started:
+        yield started
 
 
 @pytest.fixture

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator
 
-from actions.settings import Settings
-from actions.store import build_service
-from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, secured, wait_for
-from tools.serve import commands, endpoints_file
+from tests.e2e.bot import Bot, secured, served
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -25,7 +21,6 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 @contextmanager
 def debug_servers(work: Path, **env_overrides: str) -> Iterator[Bot]:
     """The bot on servers at debug level writing trackers, events and logs under `work`."""
-    rasa_port, action_port = free_port(), free_port()
     env = secured(os.environ)
     env.update(
         STORE_URL=f"sqlite:///{work / 'store.db'}",
@@ -41,50 +36,8 @@ def debug_servers(work: Path, **env_overrides: str) -> Iterator[Bot]:
         f"    db: {work / 'tracker.db'}\n"
         f"event_broker:\n  type: file\n  path: {work / 'events.log'}\n"
     )
-    endpoints = endpoints_file(action_port, work, host="127.0.0.1", extra=extra)
-    action_cmd, rasa_cmd = commands(
-        rasa_port,
-        action_port,
-        endpoints,
-        CORS,
-        model=str(latest_model()),
-        api_token=env["RASA_API_TOKEN"],
-    )
-    action_log, rasa_log = work / "actions.log", work / "rasa.log"
-    procs: List[subprocess.Popen] = []
-    try:
-        procs.append(
-            subprocess.Popen(
-                action_cmd + ["--debug"],
-                cwd=work,  # anything it writes lands here and is searched
-                env={**env, "PYTHONPATH": str(ROOT)},
-                stdout=action_log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                rasa_cmd + ["--debug"],
-                cwd=ROOT,
-                env=env,
-                stdout=rasa_log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        settings = Settings.from_env(env)
-        bot = Bot(f"http://127.0.0.1:{rasa_port}", settings, build_service(settings), env)
-        bot.reseed()
-        wait_for(f"http://127.0.0.1:{action_port}/health", procs[0], action_log)
-        wait_for(f"http://127.0.0.1:{rasa_port}/", procs[1], rasa_log)
+    with served(work, env, extra=extra, debug=True) as bot:
         yield bot
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def written(work: Path) -> Dict[str, str]:
