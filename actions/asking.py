@@ -1,0 +1,33 @@
+"""Asking the user something: one question per turn, and never the same prompt a third time
+without another way forward (a human, the operator's own channels)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.runtime import get_runtime
+from turns.record import repeats_of
+
+# The third time in a row a prompt is asked, another way is offered with it.
+OFFER_OTHER_WAYS_AFTER = 2
+
+
+def other_ways(dispatcher: CollectingDispatcher) -> None:
+    """Says how else to get it done: a human here, or the operator's own channels."""
+    settings = get_runtime().settings
+    dispatcher.utter_message(
+        response="utter_other_ways",
+        hotline=settings.operator_hotline,
+        sms_number=settings.cancel_sms_number,
+        sms_keyword=settings.cancel_sms_keyword,
+    )
+
+
+def ask(dispatcher: CollectingDispatcher, tracker: Tracker, response: str, **kwargs: Any) -> None:
+    """Utters the question `response`; the third time in a row, offers another way first."""
+    if repeats_of(tracker.events, response) >= OFFER_OTHER_WAYS_AFTER:
+        other_ways(dispatcher)
+    dispatcher.utter_message(response=response, **kwargs)
