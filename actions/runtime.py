@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
+from actions.dev_clock import clock_from_env
 from actions.partners import build_partners
 from actions.settings import Settings
 from actions.sms import SmsGateway, build_sms_gateway
@@ -42,10 +43,13 @@ def get_runtime() -> Runtime:
     with _lock:
         if _runtime is None:
             settings = Settings.from_env()
+            # One clock for the actions and the store (a development control may shift it).
+            clock = clock_from_env()
             _runtime = Runtime(
                 settings=settings,
-                store=build_service(settings, partners=build_partners(settings)),
+                store=build_service(settings, partners=build_partners(settings), clock=clock),
                 sms=build_sms_gateway(settings),
+                clock=clock,
             )
         return _runtime
 

@@ -59,6 +59,8 @@ RASA_SECRETS = (
 API_TOKEN_ENV = "RASA_API_TOKEN"
 PHONE_KEYS_ENV = "PHONE_ENCRYPTION_KEYS"
 PHONE_KEY_FILE_ENV = "PHONE_ENCRYPTION_KEY_FILE"
+# actions.dev_clock.ENV, written out: this module imports nothing of the actions at load.
+DEV_CLOCK_ENV = "DEV_CLOCK_FILE"
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,9 @@ def action_server_problems(env: Optional[Mapping[str, str]] = None) -> List[Prob
     else:
         # The outbox is the development stand-in: it writes every code to a local file.
         problems.append(Problem("SMS_GATEWAY", "the development outbox, not a real SMS provider"))
+    if env.get(DEV_CLOCK_ENV, "").strip():
+        # A shifted clock would move code expiry, ceilings and session idle times.
+        problems.append(Problem(DEV_CLOCK_ENV, "a development clock control: unset it"))
     return problems
 
 
