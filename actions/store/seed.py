@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import random
 import sys
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Sequence, Union
@@ -103,6 +105,20 @@ class _Loader:
             self.accounts[phone] = account
         self.session.flush()
 
+    def use_stored_products(self) -> None:
+        """Takes the products already in the store (for holders added to a seeded store)."""
+        for product in self.session.execute(select(Product)).scalars():
+            self.products[product.name] = product
+
+    def add_account(self, phone: str, holder: str, status: str) -> None:
+        """One more account."""
+        account = Account(
+            **stored_phone(self.cipher, phone).columns(), holder_name=holder, status=status
+        )
+        self.session.add(account)
+        self.session.flush()
+        self.accounts[phone] = account
+
     def subscribe(
         self,
         phone: str,
@@ -169,6 +185,91 @@ class _Loader:
         )
 
 
+_DAY = timedelta(days=1)
+DEMO_KEY = "demo-seed"
+
+
+def _zhang(loader: _Loader, phone: str, now: datetime, key: str) -> None:
+    """Three phone-bill memberships, one cancelled but charged since (the refund case)."""
+    day = _DAY
+    loader.subscribe(
+        phone,
+        "腾讯视频VIP",
+        "连续包月",
+        billing_channel="phone_bill",
+        period_end=now + 10 * day,
+        periods_paid=6,
+    )
+    loader.subscribe(
+        phone,
+        "QQ音乐绿钻",
+        "连续包月",
+        billing_channel="phone_bill",
+        period_end=now + 3 * day,
+        periods_paid=3,
+    )
+    migu = loader.subscribe(
+        phone,
+        "咪咕视频钻石会员",
+        "连续包月",
+        billing_channel="phone_bill",
+        period_end=now - 5 * day,
+        periods_paid=4,
+    )
+    loader.cancel(migu, now - 20 * day, key=f"{key}-migu")
+    # Taken after the cancellation by mistake: the demo's refund case.
+    loader.charge(migu, now - 2 * day)
+
+
+def _li(loader: _Loader, phone: str, now: datetime, key: str) -> None:
+    """Memberships billed by partners: Alipay and the App Store."""
+    day = _DAY
+    loader.subscribe(
+        phone,
+        "爱奇艺黄金VIP",
+        "连续包季",
+        billing_channel="alipay",
+        period_end=now + 40 * day,
+        periods_paid=2,
+        agreement_id="ALIPAY-AGR-2024000158",
+    )
+    loader.subscribe(
+        phone,
+        "百度网盘超级会员",
+        "连续包年",
+        billing_channel="app_store",
+        period_end=now + 200 * day,
+        periods_paid=1,
+    )
+
+
+def _wang(loader: _Loader, phone: str, now: datetime, key: str) -> None:
+    """No memberships at all."""
+
+
+def _zhao(loader: _Loader, phone: str, now: datetime, key: str) -> None:
+    """An account in arrears with one membership charged yesterday."""
+    day = _DAY
+    vinyl = loader.subscribe(
+        phone,
+        "网易云音乐黑胶VIP",
+        "连续包月",
+        billing_channel="phone_bill",
+        period_end=now + 29 * day,
+        started_at=now - day,
+    )
+    loader.charge(vinyl, now - day)
+
+
+# Each demo holder's memberships and charges, relative to `now`.
+HOLDER_DATA = {
+    "13800138000": _zhang,
+    "13900139000": _li,
+    "13700137000": _wang,
+    "13600136000": _zhao,
+}
+
+
 def seed_demo(
     service_or_session_factory: Union[SubscriptionService, SessionFactory],
     catalog: Catalog,
@@ -192,7 +293,6 @@ def seed_demo(
         factory = service_or_session_factory
         zone = ZoneInfo(timezone_name or Settings().timezone)
         cipher = phone_cipher or load_phone_cipher(Settings.from_env())
-    day = timedelta(days=1)
     with unit_of_work(factory) as session:
         # Children before parents, so foreign keys never dangle. The audit log is
         # append-only (the database refuses DELETE): it outlives every reseed.
@@ -203,64 +303,8 @@ def seed_demo(
         loader.load_products()
         loader.load_accounts()
 
-        zhang = "13800138000"
-        loader.subscribe(
-            zhang,
-            "腾讯视频VIP",
-            "连续包月",
-            billing_channel="phone_bill",
-            period_end=now + 10 * day,
-            periods_paid=6,
-        )
-        loader.subscribe(
-            zhang,
-            "QQ音乐绿钻",
-            "连续包月",
-            billing_channel="phone_bill",
-            period_end=now + 3 * day,
-            periods_paid=3,
-        )
-        migu = loader.subscribe(
-            zhang,
-            "咪咕视频钻石会员",
-            "连续包月",
-            billing_channel="phone_bill",
-            period_end=now - 5 * day,
-            periods_paid=4,
-        )
-        loader.cancel(migu, now - 20 * day, key="demo-seed-migu")
-        # Taken after the cancellation by mistake: the demo's refund case.
-        loader.charge(migu, now - 2 * day)
-
-        li = "13900139000"
-        loader.subscribe(
-            li,
-            "爱奇艺黄金VIP",
-            "连续包季",
-            billing_channel="alipay",
-            period_end=now + 40 * day,
-            periods_paid=2,
-            agreement_id="ALIPAY-AGR-2024000158",
-        )
-        loader.subscribe(
-            li,
-            "百度网盘超级会员",
-            "连续包年",
-            billing_channel="app_store",
-            period_end=now + 200 * day,
-            periods_paid=1,
-        )
-
-        zhao = "13600136000"
-        vinyl = loader.subscribe(
-            zhao,
-            "网易云音乐黑胶VIP",
-            "连续包月",
-            billing_channel="phone_bill",
-            period_end=now + 29 * day,
-            started_at=now - day,
-        )
-        loader.charge(vinyl, now - day)
+        for phone, load in HOLDER_DATA.items():
+            load(loader, phone, now, DEMO_KEY)
         session.flush()
         return SeedSummary(
             products=_count(session, Product),
@@ -269,6 +313,48 @@ def seed_demo(
             charges=_count(session, Charge),
             cancellations=_count(session, Cancellation),
         )
+
+
+def fresh_number(rng: random.Random) -> str:
+    """A random valid mobile number that is none of the demo numbers."""
+    while True:
+        phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+        if phone not in HOLDER_DATA:
+            return phone
+
+
+def seed_holders(
+    service: SubscriptionService,
+    like: Sequence[str],
+    now: datetime,
+    rng: Optional[random.Random] = None,
+) -> list[str]:
+    """Adds one holder per demo number in `like`, with its memberships and charges relative
+    to `now`, under a new random number (never a demo one, never one already stored).
+
+    Returns the new numbers in the order of `like`. The store must hold the demo data's
+    products (seed_demo first). For tests: each run of a conversation gets holders of its own.
+    """
+    if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
+        raise ValueError("now must be timezone-aware")
+    rng = rng or random.Random()
+    holders = {phone: (holder, status) for phone, holder, status in DEMO_ACCOUNTS}
+    zone = ZoneInfo(service.settings.timezone)
+    phones: list[str] = []
+    for _ in like:
+        phone = fresh_number(rng)
+        while phone in phones or service.account(phone) is not None:
+            phone = fresh_number(rng)
+        phones.append(phone)
+    with unit_of_work(service.session_factory) as session:
+        loader = _Loader(session, service.catalog, zone, service.phone_cipher)
+        loader.use_stored_products()
+        for template, phone in zip(like, phones, strict=True):
+            holder, status = holders[template]
+            loader.add_account(phone, holder, status)
+            # A random idempotency key: a phone written into it would be stored in clear.
+            HOLDER_DATA[template](loader, phone, now, f"seed-{uuid.uuid4().hex}")
+    return phones
 
 
 def _count(session: Session, model: type) -> int:
