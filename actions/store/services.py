@@ -11,6 +11,7 @@ from actions.store import cancellations, charges, handoff, queries, sessions, ve
 from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.context import StoreContext
 from actions.store.db import SessionFactory
+from actions.store.inspection import StoreState, store_state
 from actions.store.privacy import normalize_phone
 from actions.store.references import normalize_reference
 from actions.store.views import (
@@ -236,3 +237,9 @@ class SubscriptionService:
         handoff.record_sms(
             self._ctx, phone, kind, status, error, conversation_id=conversation_id, channel=channel
         )
+
+    # Inspection (read-only, for tests that compare the store before and after a turn)
+
+    def state_of(self, phones: list[str]) -> StoreState:
+        """The cancellations and memberships of `phones`, every refund case and ticket."""
+        return store_state(self._ctx, phones)

@@ -37,3 +37,17 @@ def test_numbers_already_stored_are_never_reused(service, clock) -> None:
     first = seed_holders(service, [ZHANG], clock(), random.Random(1))
     second = seed_holders(service, [ZHANG], clock(), random.Random(1))
     assert first != second
+
+
+def test_the_store_state_of_fresh_holders(service, clock) -> None:
+    """state_of: the numbers' memberships and cancellations; refund cases and tickets."""
+    (zhang,) = seed_holders(service, [ZHANG], clock(), random.Random(3))
+    state = service.state_of([zhang])
+    assert sorted(status for status, _ in state.subscriptions.values()) == [
+        "active",
+        "active",
+        "cancelled",
+    ]
+    assert len(state.cancellations) == 1 and state.refund_cases == {}
+    ticket = service.open_handoff(conversation_id="c1", channel="rest", phone=zhang, summary="s")
+    assert service.state_of([zhang]).tickets == {ticket.reference: "c1"}
