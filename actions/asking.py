@@ -31,3 +31,15 @@ def ask(dispatcher: CollectingDispatcher, tracker: Tracker, response: str, **kwa
     if repeats_of(tracker.events, response) >= OFFER_OTHER_WAYS_AFTER:
         other_ways(dispatcher)
     dispatcher.utter_message(response=response, **kwargs)
+
+
+def ask_step(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    first: str,
+    again: str,
+    **kwargs: Any,
+) -> None:
+    """Asks a flow's step: worded `first` the first time, `again` when the last turn asked it."""
+    response = again if repeats_of(tracker.events, first) >= 1 else first
+    ask(dispatcher, tracker, response, **kwargs)

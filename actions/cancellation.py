@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.asking import ask_step
 from actions.forms import active_choices
 from actions.outage import audit_context, store_safe
 from actions.runtime import Runtime, get_runtime
@@ -82,8 +83,11 @@ class ActionAskSubscriptionId(Action):
         buttons = [
             {"title": f"{i}. {s.product_name}", "payload": str(i)} for i, s in enumerate(choices, 1)
         ]
-        dispatcher.utter_message(
-            response="utter_subscription_list",
+        ask_step(
+            dispatcher,
+            tracker,
+            "utter_subscription_list",
+            "utter_ask_choice_again",
             masked_phone=phrases.mask_phone(phone),
             items="\n".join(lines),
             buttons=buttons,
@@ -115,7 +119,9 @@ class ActionAskCancelConfirmed(Action):
         if not self._details_said(tracker):
             dispatcher.utter_message(response="utter_subscription_status", **details)
             dispatcher.utter_message(response="utter_cancel_consequences", **details)
-        dispatcher.utter_message(response="utter_ask_cancel_confirmed", **details)
+        ask_step(
+            dispatcher, tracker, "utter_ask_cancel_confirmed", "utter_ask_confirm_again", **details
+        )
         return touch_verification(tracker, runtime)
 
     @staticmethod

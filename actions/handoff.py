@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.asking import ask
 from actions.forms import latest_entities, named_services
 from actions.outage import audit_context, store_safe
 from actions.runtime import get_runtime
@@ -21,8 +22,20 @@ from actions.verification import verified_phone
 from redaction.text import redact_text
 
 RECENT_MESSAGES = 6
+# Said inside a form when the information given does not fit the question (a statement: the
+# form's own question follows).
+INFORM_MISMATCH = {
+    "phone_number": "utter_invalid_phone",
+    "verification_code": "utter_invalid_code_format",
+    "subscription_id": "utter_choice_not_understood",
+}
 # Free text in a summary is redacted with the same rules as everything Rasa keeps.
 mask_text = redact_text
+
+
+def latest_intent_name(tracker: Tracker) -> str:
+    """The intent of the latest user message ('' when none)."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
 def conversation_summary(tracker: Tracker) -> str:
@@ -52,6 +65,37 @@ def conversation_summary(tracker: Tracker) -> str:
     return "\n".join(parts)
 
 
+def hand_off(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
+    """Opens a ticket with the masked summary (the user asked for a human) and says so."""
+    runtime = get_runtime()
+    phone = verified_phone(tracker, runtime)
+    try:
+        ticket = runtime.store.open_handoff(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel() or "rest",
+            phone=phone,
+            summary=conversation_summary(tracker),
+        )
+    except StoreUnavailable:
+        dispatcher.utter_message(response="utter_system_busy")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    if phone:
+        try:
+            runtime.sms.send(phone, sms_templates.handoff_opened(ticket.reference))
+            runtime.store.record_sms(phone, "handoff", "sent", **audit_context(tracker))
+        except SmsError as exc:
+            runtime.store.record_sms(
+                phone, "handoff", "failed", error=str(exc), **audit_context(tracker)
+            )
+    dispatcher.utter_message(response="utter_handoff", reference=ticket.reference)
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("fallback_count", 0.0),
+        SlotSet("next_step", "listen"),
+    ]
+
+
 class ActionHandoff(Action):
     """Opens a handoff ticket with the conversation so far, masked, and says what happens next."""
 
@@ -64,33 +108,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Creates the ticket and stops any form in progress."""
-        runtime = get_runtime()
-        phone = verified_phone(tracker, runtime)
-        try:
-            ticket = runtime.store.open_handoff(
-                conversation_id=tracker.sender_id,
-                channel=tracker.get_latest_input_channel() or "rest",
-                phone=phone,
-                summary=conversation_summary(tracker),
-            )
-        except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-            return [ActiveLoop(None), SlotSet("requested_slot", None)]
-        if phone:
-            try:
-                runtime.sms.send(phone, sms_templates.handoff_opened(ticket.reference))
-                runtime.store.record_sms(phone, "handoff", "sent", **audit_context(tracker))
-            except SmsError as exc:
-                runtime.store.record_sms(
-                    phone, "handoff", "failed", error=str(exc), **audit_context(tracker)
-                )
-        dispatcher.utter_message(response="utter_handoff", reference=ticket.reference)
-        return [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            SlotSet("fallback_count", 0.0),
-            SlotSet("next_step", "listen"),
-        ]
+        return hand_off(tracker, dispatcher)
 
 
 class ActionHandleFallback(Action):
@@ -106,7 +124,7 @@ class ActionHandleFallback(Action):
     ) -> List[EventType]:
         """Counts consecutive misunderstandings; inside a form the form asks again instead."""
         if tracker.active_loop_name:
-            dispatcher.utter_message(response="utter_rephrase")
+            # The form asks its question again, worded as a second ask: one clear answer.
             return [SlotSet("next_step", "listen")]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if not self._follows_fallback(tracker):
@@ -157,12 +175,13 @@ class ActionHandleInform(Action):
             except StoreUnavailable:
                 dispatcher.utter_message(response="utter_system_busy")
             return []
-        requested = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
-        response = {
-            "phone_number": "utter_invalid_phone",
-            "verification_code": "utter_invalid_code_format",
-            "subscription_id": "utter_choice_not_understood",
-            "cancel_confirmed": "utter_confirm_not_understood",
-        }.get(requested or "", "utter_how_can_help")
-        dispatcher.utter_message(response=response)
+        if tracker.active_loop_name:
+            # The form asks its question again right after; only say what was wrong with
+            # the answer, when that helps (a number of the wrong shape, no such membership).
+            requested = tracker.get_slot("requested_slot") or ""
+            statement = INFORM_MISMATCH.get(requested)
+            if statement and latest_intent_name(tracker) == "inform":
+                dispatcher.utter_message(response=statement)
+            return []
+        ask(dispatcher, tracker, "utter_how_can_help")
         return []

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.asking import ask
 from actions.outage import audit_context, store_safe
 from actions.privacy_notice import privacy_notice
 from actions.runtime import Runtime, get_runtime
@@ -25,6 +26,7 @@ from actions.sms import SmsError
 from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
 from identity import assertion as assertions
+from turns.record import repeats_of
 
 logger = logging.getLogger(__name__)
 
@@ -412,17 +414,22 @@ class ActionAskPhoneNumber(Action):
         prefilled = self.code_to_caller(dispatcher, tracker)
         if prefilled is not None:
             return prefilled
-        if tracker.active_loop_name == "cancel_form":
+        if repeats_of(tracker.events, "utter_ask_phone_number") >= 1:
+            ask(dispatcher, tracker, "utter_ask_phone_again")
+        elif tracker.active_loop_name == "cancel_form":
             service = tracker.get_slot("service")
             if service:
                 names = [service] if isinstance(service, str) else list(service)
-                dispatcher.utter_message(
-                    response="utter_ask_phone_number_for_cancel", service="和".join(names)
+                ask(
+                    dispatcher,
+                    tracker,
+                    "utter_ask_phone_number_for_cancel",
+                    service="和".join(names),
                 )
             else:
-                dispatcher.utter_message(response="utter_ask_phone_number_generic_cancel")
+                ask(dispatcher, tracker, "utter_ask_phone_number_generic_cancel")
         else:
-            dispatcher.utter_message(response="utter_ask_phone_number")
+            ask(dispatcher, tracker, "utter_ask_phone_number")
         return []
 
     def code_to_caller(

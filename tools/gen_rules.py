@@ -27,10 +27,13 @@ ANSWERS = {
     "out_of_scope": "utter_out_of_scope",
     "resend_code": "action_resend_code",
     "nlu_fallback": "action_handle_fallback",
-    "affirm": "utter_how_can_help",
-    "deny": "utter_glad_to_help",
+    # a bare yes or no is read against the question just asked (actions/short_answer.py)
+    "affirm": "action_short_answer",
+    "deny": "action_short_answer",
     "inform": "action_handle_inform",
 }
+# actions after which the rules decide what comes next from the next_step slot
+DECIDING = ("action_handle_fallback", "action_short_answer")
 # digressions answered inside a form, after which the form asks its question again
 DIGRESSIONS = {
     "greet": "utter_greet",
@@ -77,11 +80,11 @@ def build() -> list:
         steps = [{"intent": intent}, {"action": action}]
         if action == "action_handoff":
             steps.append({"active_loop": None})
-        if action == "action_handle_fallback":
+        if action in DECIDING:
             rules.append(rule(f"answer {intent}", steps, wait=False))
             continue
         rules.append(rule(f"answer {intent}", steps))
-    rules.append(
+    rules += [
         rule(
             "wait after asking to rephrase",
             [
@@ -89,8 +92,38 @@ def build() -> list:
                 {"slot_was_set": [{"next_step": "listen"}]},
                 {"action": "action_listen"},
             ],
-        )
-    )
+        ),
+        rule(
+            "wait after offering a human",
+            [
+                {"action": "action_handle_fallback"},
+                {"slot_was_set": [{"next_step": "offer_human"}]},
+                {"action": "action_listen"},
+            ],
+        ),
+        rule(
+            "wait after a short answer",
+            [
+                {"action": "action_short_answer"},
+                {"slot_was_set": [{"next_step": "listen"}]},
+                {"action": "action_listen"},
+            ],
+        ),
+        rule(
+            "a yes to cancelling starts a cancellation",
+            [
+                {"action": "action_short_answer"},
+                {"slot_was_set": [{"next_step": "cancel"}]},
+                {"action": "cancel_form"},
+                {"active_loop": "cancel_form"},
+            ],
+        ),
+        # "咪咕视频的会员不要了": a no that names a membership asks for it to be cancelled.
+        rule(
+            "a membership said not to be wanted starts a cancellation",
+            activate("cancel_form", "deny", ["service"]),
+        ),
+    ]
     rules += [
         rule("start a cancellation", activate("cancel_form", "cancel_subscription")),
         rule(
@@ -167,6 +200,24 @@ def build() -> list:
                     condition=[{"active_loop": form}],
                 )
             )
+            # "爱奇艺不要了" in the middle of a flow: that membership is to be cancelled.
+            named = [{"intent": "deny", "entities": ["service"]}]
+            if form == "cancel_form":
+                named += [{"action": form}, {"active_loop": form}]
+            else:
+                named += [
+                    {"action": "action_deactivate_loop"},
+                    {"active_loop": None},
+                    {"action": "cancel_form"},
+                    {"active_loop": "cancel_form"},
+                ]
+            rules.append(
+                rule(
+                    f"a membership not wanted inside {form}",
+                    named,
+                    condition=[{"active_loop": form}],
+                )
+            )
         for intent, target in (
             ("cancel_subscription", "cancel_form"),
             ("check_subscription", "action_check_subscriptions"),
@@ -219,53 +270,6 @@ def build() -> list:
                 {"action": "action_cancel_subscription"},
                 {"slot_was_set": [{"next_step": "listen"}]},
                 {"action": "action_listen"},
-            ],
-        ),
-    ]
-    for previous in ("action_cancel_subscription", "action_after_reason"):
-        rules += [
-            rule(
-                f"cancel another one after {previous}",
-                [
-                    {"action": previous},
-                    {"slot_was_set": [{"next_step": "another"}]},
-                    {"action": "action_listen"},
-                    {"intent": "affirm"},
-                    {"action": "cancel_form"},
-                    {"active_loop": "cancel_form"},
-                ],
-            ),
-            rule(
-                f"no other one after {previous}",
-                [
-                    {"action": previous},
-                    {"slot_was_set": [{"next_step": "another"}]},
-                    {"action": "action_listen"},
-                    {"intent": "deny"},
-                    {"action": "utter_glad_to_help"},
-                ],
-            ),
-        ]
-    rules += [
-        rule(
-            "accept the human offered",
-            [
-                {"action": "action_handle_fallback"},
-                {"slot_was_set": [{"next_step": "offer_human"}]},
-                {"action": "action_listen"},
-                {"intent": "affirm"},
-                {"action": "action_handoff"},
-                {"active_loop": None},
-            ],
-        ),
-        rule(
-            "decline the human offered",
-            [
-                {"action": "action_handle_fallback"},
-                {"slot_was_set": [{"next_step": "offer_human"}]},
-                {"action": "action_listen"},
-                {"intent": "deny"},
-                {"action": "utter_ok_rephrase"},
             ],
         ),
     ]

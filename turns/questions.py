@@ -60,6 +60,15 @@ QUESTIONS: Dict[str, Question] = {
     "utter_ask_cancel_reason": _q(OPEN, "reason", flow=True),
 }
 
+# Offers made in passing ("我可以帮您取消"): not questions (a turn may hold one beside its
+# question), but a bare yes or no right after one answers it.
+OFFERS: Dict[str, Question] = {
+    "utter_charge_explained": _q(YES_NO, "offer_cancel", yes="cancel", no="close"),
+    "utter_legal_rights": _q(YES_NO, "offer_cancel", yes="cancel", no="close"),
+    "utter_cancel_methods": _q(YES_NO, "offer_cancel", yes="cancel", no="close"),
+    "utter_cancellation_status_brief": _q(OPEN, "phone_for_details"),
+}
+
 # Messages saying the last input was not understood.
 NOT_UNDERSTOOD: FrozenSet[str] = frozenset({"utter_rephrase", "utter_offer_human"})
 
@@ -76,17 +85,22 @@ OTHER_WAYS: FrozenSet[str] = frozenset(
 
 
 def question(template: Optional[str]) -> Optional[Question]:
-    """The question a response asks, or None when it asks nothing."""
-    return QUESTIONS.get(template or "")
+    """The question (or offer) a response makes, or None when it asks nothing."""
+    return QUESTIONS.get(template or "") or OFFERS.get(template or "")
 
 
-def turn_question(templates: Iterable[str]) -> Optional[str]:
-    """The question one turn asked: its last response that is a question, or None."""
-    asked = None
+def turn_question(templates: Iterable[str], offers: bool = False) -> Optional[str]:
+    """The question one turn asked: its last response that is a question, or None.
+
+    With `offers`, a turn without a question answers with its last offer, if any.
+    """
+    asked = offered = None
     for template in templates:
         if template in QUESTIONS:
             asked = template
-    return asked
+        elif template in OFFERS:
+            offered = template
+    return asked if asked is not None or not offers else offered
 
 
 def same_prompt(a: Optional[str], b: Optional[str]) -> bool:

@@ -49,9 +49,10 @@ def _before_latest_user(events: Sequence[Event]) -> Sequence[Event]:
 
 
 def last_question(events: Sequence[Event]) -> Optional[str]:
-    """The question the bot's turn before the latest user message asked, or None."""
+    """The question (or, failing one, the offer) of the bot's turn before the latest user
+    message, or None."""
     turns = bot_turns(_before_latest_user(events))
-    return turn_question(turns[-1]) if turns else None
+    return turn_question(turns[-1], offers=True) if turns else None
 
 
 def repeats_of(events: Sequence[Event], prompt: str, current: Sequence[str] = ()) -> int:

@@ -67,6 +67,12 @@ def reading(text: Optional[str]) -> Optional[str]:
     """
     if not isinstance(text, str) or not text.strip() or len(text) > 16:
         return None
+    found = _reading(text)
+    # "好的谢谢" closes with thanks (the contract's `thank`); "不用了谢谢" is still a no.
+    return None if found == YES and "谢" in text else found
+
+
+def _reading(text: str) -> Optional[str]:
     bare = _bare(text)
     whole = _one(bare)
     if whole is not None:

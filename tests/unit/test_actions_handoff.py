@@ -213,20 +213,31 @@ def test_fallback_after_understood_turns_asks_to_rephrase_again(runtime) -> None
         ("phone_number", "cancel_form", "utter_invalid_phone"),
         ("verification_code", "identity_form", "utter_invalid_code_format"),
         ("subscription_id", "cancel_form", "utter_choice_not_understood"),
-        ("cancel_confirmed", "cancel_form", "utter_confirm_not_understood"),
-        ("cancel_reason", "reason_form", "utter_how_can_help"),
+        ("cancel_confirmed", "cancel_form", None),  # the form's own question says it all
+        ("cancel_reason", "reason_form", None),
         (None, None, "utter_how_can_help"),
         ("cancel_confirmed", None, "utter_how_can_help"),  # a stale slot without a form
     ],
 )
 def test_handle_inform_says_what_is_expected(runtime, requested, active_loop, expected) -> None:
-    """The response depends on the open question of the active form."""
+    """Inside a form only a statement of what was wrong (the form asks again right after);
+    outside one, what the assistant can do."""
     tracker = make_tracker(
         slots={"requested_slot": requested}, intent="inform", text="嗯", active_loop=active_loop
     )
     events, dispatcher = _run(ActionHandleInform(), tracker)
     assert events == []
-    assert _responses(dispatcher) == [expected]
+    assert _responses(dispatcher) == ([expected] if expected else [])
+
+
+def test_fallback_inside_a_form_leaves_the_question_to_the_form(runtime) -> None:
+    """Not understood inside a form: no "please rephrase" beside the form's question."""
+    tracker = make_tracker(
+        slots={"requested_slot": "phone_number"}, intent="nlu_fallback", active_loop="cancel_form"
+    )
+    events, dispatcher = _run(ActionHandleFallback(), tracker)
+    assert _responses(dispatcher) == []
+    assert events == [SlotSet("next_step", "listen")]
 
 
 def test_handle_inform_answers_a_reference(runtime) -> None:

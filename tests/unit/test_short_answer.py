@@ -1,0 +1,91 @@
+"""A bare yes or no read against the question just asked (action_short_answer)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.short_answer import ActionShortAnswer, move_for
+from tests.conftest import make_tracker
+from tests.unit.action_helpers import responses
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def _bot(name: str) -> dict:
+    return {"event": "bot", "text": "…", "metadata": {"utter_action": name}}
+
+
+def _user(text: str = "x") -> dict:
+    return {"event": "user", "text": text}
+
+
+def _answer(intent: str, *asked: str, text: str = "") -> tuple:
+    events = [_user("之前")] + [_bot(name) for name in asked]
+    tracker = make_tracker(intent=intent, text=text, events=events)
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionShortAnswer().run(dispatcher, tracker, DOMAIN))
+    return result, responses(dispatcher)
+
+
+@pytest.mark.parametrize(
+    ("intent", "asked", "move"),
+    [
+        ("deny", "utter_ask_another", "close"),
+        ("affirm", "utter_ask_another", "cancel"),
+        ("deny", "utter_you_are_welcome", "goodbye"),
+        ("affirm", "utter_offer_human", "handoff"),
+        ("deny", "utter_offer_human", "ok_rephrase"),
+        ("affirm", "utter_refund_offer", "file_refund"),
+        ("deny", "utter_refund_offer", "no_refund"),
+        ("affirm", "utter_legal_rights", "cancel"),
+        ("affirm", None, "how_can_help"),
+        ("deny", None, "close"),
+        ("affirm", "utter_ask_phone_for_check", "reask"),
+        ("deny", "utter_ask_phone_for_check", "close"),
+    ],
+)
+def test_moves(intent: str, asked, move: str) -> None:
+    """What a yes or a no does depends on the question just asked."""
+    assert move_for(intent, asked) == move
+
+
+def test_no_after_cancel_another_closes(runtime) -> None:
+    """还需要取消其他会员吗？ 没有了 → closes (no records listed, nothing started)."""
+    events, said = _answer("deny", "utter_cancelled", "utter_ask_another", text="没有了")
+    assert said == ["utter_glad_to_help"]
+    assert SlotSet("next_step", "listen") in events
+
+
+def test_yes_after_cancel_another_starts_a_cancellation(runtime) -> None:
+    """还需要取消其他会员吗？ 好的 → the rules start the cancel form."""
+    events, said = _answer("affirm", "utter_ask_another", text="好的")
+    assert said == []
+    assert SlotSet("next_step", "cancel") in events
+
+
+def test_no_after_anything_else_says_goodbye(runtime) -> None:
+    """还有其他需要吗？ 没有了 → goodbye."""
+    _, said = _answer("deny", "utter_you_are_welcome", text="没有了")
+    assert said == ["utter_goodbye"]
+
+
+def test_yes_to_a_human_opens_a_ticket_only_then(runtime) -> None:
+    """A yes opens a ticket only when a human was offered."""
+    _, said = _answer("affirm", "utter_offer_human", text="好的")
+    assert said == ["utter_handoff"]
+    _, said = _answer("affirm", "utter_greet", text="好的")
+    assert said == ["utter_how_can_help"]
+
+
+def test_yes_to_an_open_step_asks_it_again(runtime) -> None:
+    """好的 after 请告诉我被扣费的手机号码 asks for the number again, not "what can I do"."""
+    _, said = _answer("affirm", "utter_ask_phone_for_charge", text="好的")
+    assert said[-1] == "utter_ask_phone_for_charge"
+    assert "utter_how_can_help" not in said
