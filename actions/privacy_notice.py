@@ -28,6 +28,7 @@ COLLECTING_RESPONSES = frozenset(
         "utter_ask_phone_for_check",
         "utter_ask_phone_for_charge",
         "utter_ask_reference_or_phone",
+        "utter_ask_phone_again",
         "utter_code_sent",
         "utter_code_sent_to_caller",
     }

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.asking import ask
 from actions.forms import latest_entities
 from actions.outage import store_safe
 from actions.refunds import review_charges
@@ -146,7 +147,7 @@ class ActionQueryCancellation(Action):
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
             return []
-        dispatcher.utter_message(response="utter_ask_reference_or_phone")
+        ask(dispatcher, tracker, "utter_ask_reference_or_phone")
         return [SlotSet("goal", "query")]
 
 

@@ -169,7 +169,7 @@ def answer_for_holder(
     runtime = get_runtime()
     phone = verified_phone(tracker, runtime)
     if not phone:
-        dispatcher.utter_message(response=ask_response)
+        ask(dispatcher, tracker, ask_response)
         return [SlotSet("goal", goal)]
     try:
         answer(phone, runtime)
