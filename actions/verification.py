@@ -21,6 +21,7 @@ from actions import phrases
 from actions.asking import ask
 from actions.outage import audit_context, store_safe
 from actions.privacy_notice import privacy_notice
+from actions.proxy import PROXY_SLOT, explain_before_prompt
 from actions.runtime import Runtime, get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -411,7 +412,11 @@ class ActionAskPhoneNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Chooses the wording from the form and the membership named so far."""
-        prefilled = self.code_to_caller(dispatcher, tracker)
+        # Someone writing for the holder first hears how that works (once per conversation).
+        explained = explain_before_prompt(tracker, dispatcher)
+        # ... and on a call, their own line is not the holder's: ask rather than send it a code.
+        for_other = bool(explained) or bool(tracker.get_slot(PROXY_SLOT))
+        prefilled = None if for_other else self.code_to_caller(dispatcher, tracker)
         if prefilled is not None:
             return prefilled
         if repeats_of(tracker.events, "utter_ask_phone_number") >= 1:
@@ -430,7 +435,7 @@ class ActionAskPhoneNumber(Action):
                 ask(dispatcher, tracker, "utter_ask_phone_number_generic_cancel")
         else:
             ask(dispatcher, tracker, "utter_ask_phone_number")
-        return []
+        return explained
 
     def code_to_caller(
         self, dispatcher: CollectingDispatcher, tracker: Tracker
