@@ -147,6 +147,10 @@ class ActionQueryCancellation(Action):
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
             return []
+        if tracker.active_loop_name:
+            # The form is already asking for the number or the code: one question a turn.
+            dispatcher.utter_message(response="utter_records_after_verification")
+            return [SlotSet("goal", "query")] if tracker.active_loop_name == "identity_form" else []
         ask(dispatcher, tracker, "utter_ask_reference_or_phone")
         return [SlotSet("goal", "query")]
 
@@ -171,7 +175,7 @@ class ActionAfterIdentity(Action):
         goal = tracker.get_slot("goal")
         try:
             if goal == "charge":
-                review_charges(phone, tracker, dispatcher, runtime)
+                done += review_charges(phone, tracker, dispatcher, runtime)
             elif goal == "query":
                 show_cancellations(phone, dispatcher, runtime)
             else:

@@ -36,8 +36,8 @@ ANSWERS = {
 DECIDING = ("action_handle_fallback", "action_short_answer")
 # digressions answered inside a form, after which the form asks its question again
 DIGRESSIONS = {
-    "greet": "utter_greet",
-    "thank": "utter_you_are_welcome",
+    "greet": "utter_greet_in_flow",
+    "thank": "utter_welcome_in_flow",
     "ask_cancel_methods": "action_cancel_methods",
     "ask_consequences": "action_explain_consequences",
     "ask_legal_rights": "utter_legal_rights",
