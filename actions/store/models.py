@@ -217,6 +217,24 @@ class VerifiedSession(Base):
     )
 
 
+class ConversationPhone(Base):
+    """The number the user of a conversation gave last, whether or not a code went out to it.
+
+    Conversations keep only the masked number; actions get the real one back from here (or
+    from the conversation's last code) to send a code later (重新发送). Proves nothing.
+    """
+
+    __tablename__ = "conversation_phones"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, unique=True)
+    phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
+    phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False, index=True)
+    given_at = Column(UTCDateTime, nullable=False)
+
+    __table_args__ = _phone_checks()
+
+
 class VerificationLock(Base):
     """A phone locked out of verification after too many wrong codes.
 

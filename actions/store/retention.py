@@ -4,7 +4,8 @@ python -m actions.store.retention [--dry-run] [--now ISO] [--url URL]
                                   [--tracker-url URL | --endpoints endpoints.yml]
 
 What goes (times from the settings, see docs/retention.md): verification challenges,
-expired locks and verified sessions unused for CODE_RETENTION_HOURS, the SMS log after
+expired locks, verified sessions unused and numbers given to a conversation for
+CODE_RETENTION_HOURS, the SMS log after
 SMS_LOG_RETENTION_DAYS, handoff summaries after HANDOFF_SUMMARY_RETENTION_DAYS (the ticket
 and its reference stay), and whole conversations in Rasa's SQL tracker store (the one
 --endpoints configures, else --tracker-url / TRACKER_STORE_URL) after

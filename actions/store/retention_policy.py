@@ -18,6 +18,7 @@ from actions.store.context import audit, operator_name
 from actions.store.db import SessionFactory, unit_of_work
 from actions.store.errors import InvalidArgument, TrackerStoreError
 from actions.store.models import (
+    ConversationPhone,
     HandoffTicket,
     SmsMessage,
     VerificationChallenge,
@@ -28,7 +29,8 @@ from actions.store.tracker_retention import TrackerPrune, prune_tracker, tracker
 
 # A challenge younger than an hour still counts towards the resend limits and carries its
 # wrong attempts over to a resend (verification.py); a verified conversation also reads its
-# phone back from its challenge (conversation_phone). Codes are kept at least that long.
+# phone back from its challenge or the number it was given (conversation_phone). Codes and
+# given numbers are kept at least that long.
 MIN_CODE_RETENTION = timedelta(hours=1)
 
 # The order of the summary; each entry: (count key, what happens, what the cutoff is).
@@ -36,6 +38,7 @@ _LINES = (
     ("verification_challenges", "delete", "created before"),
     ("verification_locks", "delete", "locked until before"),
     ("verified_sessions", "delete", "last used before"),
+    ("conversation_phones", "delete", "given before"),
     ("sms_messages", "delete", "created before"),
     ("handoff_summaries", "clear", "tickets opened before"),
     ("tracker_conversations", "delete", "last event before"),
@@ -46,6 +49,7 @@ _CUTOFF_OF = {
     "verification_challenges": "codes",
     "verification_locks": "codes",
     "verified_sessions": "codes",
+    "conversation_phones": "codes",
     "sms_messages": "sms_log",
     "handoff_summaries": "handoff_summaries",
     "tracker_conversations": "conversations",
@@ -126,6 +130,7 @@ def purge_store(session: Session, cutoffs: dict[str, datetime], dry_run: bool) -
     challenges = VerificationChallenge.__table__
     locks = VerificationLock.__table__
     sessions = VerifiedSession.__table__
+    given = ConversationPhone.__table__
     sms = SmsMessage.__table__
     tickets = HandoffTicket.__table__
     # Core statements on the tables: no ORM objects are loaded, so none can go stale.
@@ -136,6 +141,8 @@ def purge_store(session: Session, cutoffs: dict[str, datetime], dry_run: bool) -
         # A session idle that long has ended (VERIFIED_IDLE_SECONDS is shorter): its
         # encrypted phone goes.
         "verified_sessions": (sessions, sessions.c.last_seen_at < cutoffs["codes"]),
+        # A number given that long ago: as old as the codes it was for, it goes with them.
+        "conversation_phones": (given, given.c.given_at < cutoffs["codes"]),
         "sms_messages": (sms, sms.c.created_at < cutoffs["sms_log"]),
     }
     counts = {}

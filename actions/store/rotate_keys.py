@@ -32,13 +32,20 @@ from actions.store.db import (
 from actions.store.errors import InvalidArgument, PhoneKeyError, StoreUnavailable
 from actions.store.models import (
     Account,
+    ConversationPhone,
     VerificationChallenge,
     VerificationLock,
     VerifiedSession,
 )
 
 # Every table that keeps a phone_ciphertext column.
-PHONE_TABLES = (Account, VerificationChallenge, VerificationLock, VerifiedSession)
+PHONE_TABLES = (
+    Account,
+    VerificationChallenge,
+    VerificationLock,
+    VerifiedSession,
+    ConversationPhone,
+)
 DEFAULT_BATCH_SIZE = 500
 
 

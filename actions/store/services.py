@@ -7,7 +7,15 @@ from typing import Callable, Mapping, Optional
 
 from actions.partners.base import PartnerGateway
 from actions.settings import Settings
-from actions.store import cancellations, charges, handoff, queries, sessions, verification
+from actions.store import (
+    cancellations,
+    charges,
+    given_phones,
+    handoff,
+    queries,
+    sessions,
+    verification,
+)
 from actions.store.cipher import PhoneCipher, load_phone_cipher
 from actions.store.context import StoreContext
 from actions.store.db import SessionFactory
@@ -21,6 +29,7 @@ from actions.store.views import (
     ChargeReview,
     CodeCheck,
     CodeIssue,
+    CodeState,
     RefundCaseView,
     SubscriptionView,
     TicketView,
@@ -121,9 +130,27 @@ class SubscriptionService:
         """Forgets the code just issued here when its SMS could not be sent."""
         return verification.withdraw_code(self._ctx, phone, conversation_id, channel)
 
+    def code_state(
+        self,
+        phone: str,
+        conversation_id: str,
+        *,
+        client_key: Optional[str] = None,
+        own_line: bool = False,
+    ) -> CodeState:
+        """Whether a code for `phone` can be entered here, and when a new one may be sent
+        (what issue_code would answer now); nothing is issued or written."""
+        return verification.code_state(
+            self._ctx, phone, conversation_id, client_key=client_key, own_line=own_line
+        )
+
+    def remember_conversation_phone(self, conversation_id: str, phone: str) -> None:
+        """Keeps the number the user gave in this conversation, encrypted, sent a code or not."""
+        given_phones.remember_conversation_phone(self._ctx, conversation_id, phone)
+
     def conversation_phone(self, conversation_id: str) -> Optional[str]:
-        """The phone last sent a code in this conversation (where a code goes; no proof)."""
-        return verification.conversation_phone(self._ctx, conversation_id)
+        """The number this conversation was given or sent a code to last (no proof)."""
+        return given_phones.conversation_phone(self._ctx, conversation_id)
 
     # Verified sessions: who the user proved to be, owned by the store
 

@@ -72,6 +72,10 @@ _MATCHED_BY_MASK = (
 )
 
 
+# Tables whose rows only say that someone typed the number in a conversation.
+_MERELY_GIVEN = frozenset({"conversation_phones"})
+
+
 class ActiveMemberships(StoreError):
     """The number still has auto-renewing memberships: they are cancelled first."""
 
@@ -87,7 +91,7 @@ class Subject:
     charge_ids: List[int]
     # Conversations where the number was proved (see the module docstring).
     conversations: List[str]
-    # Conversations where a code was only asked for this number.
+    # Conversations where the number was only given, or a code only asked for it.
     asked_in: List[str] = field(default_factory=list)
 
     @property
@@ -163,8 +167,10 @@ def find_subject(
         rows = session.execute(select(table).where(table.c.phone_index == index)).mappings()
         for row in rows:
             # A challenge proves the number once its code was entered (consumed) correctly;
-            # a session exists only once it was proved.
-            if table.name == "verification_challenges" and not _proved_challenge(row):
+            # a session exists only once it was proved; a number given proves nothing.
+            if table.name in _MERELY_GIVEN or (
+                table.name == "verification_challenges" and not _proved_challenge(row)
+            ):
                 asked.add(row["conversation_id"])
             else:
                 proved.add(row["conversation_id"])

@@ -26,9 +26,9 @@ from actions.settings import Settings
 from actions.store.context import StoreContext, audit
 from actions.store.db import Executor
 from actions.store.models import CLIENT_KEY_LENGTH, VerificationChallenge
-from actions.store.privacy import StoredPhone, normalize_phone, phone_from_store, stored_phone
+from actions.store.privacy import StoredPhone, normalize_phone, stored_phone
 from actions.store.sessions import open_session
-from actions.store.views import CodeCheck, CodeIssue
+from actions.store.views import CodeCheck, CodeIssue, CodeState
 
 CODE_DIGITS = 6
 _CODE = re.compile(r"\d{6}")
@@ -79,7 +79,7 @@ _PHONE_LATEST = (
 )
 # The newest code sent to the phone in one conversation: the only one that conversation may
 # use. Codes of other conversations neither count nor are touched here.
-_LATEST_HERE = (
+_LATEST_HERE_READ = (
     select(*_CHALLENGE_COLUMNS)
     .where(
         _challenges.c.phone_index == bindparam("phone_index"),
@@ -87,8 +87,8 @@ _LATEST_HERE = (
     )
     .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
     .limit(1)
-    .with_for_update()
 )
+_LATEST_HERE = _LATEST_HERE_READ.with_for_update()
 # A lockout is the moment a conversation burnt a code with its last wrong try: it holds that
 # number in that conversation only, never the number everywhere.
 _BURNT_HERE = select(func.max(_challenges.c.expires_at)).where(
@@ -212,6 +212,50 @@ def _issue_unlocked(
 ) -> CodeIssue:
     session.execute(_PHONE_LATEST, {"phone_index": stored.index}).scalar_one_or_none()
     latest = _latest_here(session, stored, source.conversation_id)
+    refused = _refusal(session, settings, stored, source, latest, now)
+    if refused is not None:
+        return refused
+    interval = timedelta(seconds=settings.resend_interval_seconds)
+    carried = 0
+    if latest is not None:
+        # A resend must not reset the wrong-code count, or resending would allow endless
+        # guessing; the count starts over after a success, a lockout or a quiet hour.
+        if (
+            latest.consumed_at is None
+            and latest.attempts < settings.max_code_attempts
+            and latest.created_at > now - _HOUR
+        ):
+            carried = latest.attempts
+        # Only the newest code of a conversation is valid.
+        if latest.consumed_at is None and latest.expires_at > now:
+            _update_challenge(session, latest.id, expires_at=now)
+    code = _new_code()
+    expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
+    session.execute(
+        _INSERT_CHALLENGE,
+        {
+            **stored.columns(),
+            "code_hash": code_hash(settings, phone, code),
+            "conversation_id": source.conversation_id,
+            "created_at": now,
+            "expires_at": expires_at,
+            "attempts": carried,
+            "client_key": source.client_key,
+            "own_line": source.own_line,
+        },
+    )
+    return CodeIssue("issued", code, expires_at, now + interval)
+
+
+def _refusal(
+    session: Executor,
+    settings: Settings,
+    stored: StoredPhone,
+    source: CodeSource,
+    latest: Optional[Row],
+    now: datetime,
+) -> Optional[CodeIssue]:
+    """Why no code may be sent now (too soon here, or a ceiling), or None when one may."""
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:
         return CodeIssue("too_soon", None, None, latest.created_at + interval)
@@ -249,36 +293,41 @@ def _issue_unlocked(
         )
     if retry is not None:
         return CodeIssue("source_limit", None, None, retry)
+    return None
 
-    carried = 0
-    if latest is not None:
-        # A resend must not reset the wrong-code count, or resending would allow endless
-        # guessing; the count starts over after a success, a lockout or a quiet hour.
-        if (
-            latest.consumed_at is None
-            and latest.attempts < settings.max_code_attempts
-            and latest.created_at > now - _HOUR
-        ):
-            carried = latest.attempts
-        # Only the newest code of a conversation is valid.
-        if latest.consumed_at is None and latest.expires_at > now:
-            _update_challenge(session, latest.id, expires_at=now)
-    code = _new_code()
-    expires_at = now + timedelta(seconds=settings.code_ttl_seconds)
-    session.execute(
-        _INSERT_CHALLENGE,
-        {
-            **stored.columns(),
-            "code_hash": code_hash(settings, phone, code),
-            "conversation_id": source.conversation_id,
-            "created_at": now,
-            "expires_at": expires_at,
-            "attempts": carried,
-            "client_key": source.client_key,
-            "own_line": source.own_line,
-        },
+
+def code_state(
+    ctx: StoreContext,
+    phone: str,
+    conversation_id: str,
+    *,
+    client_key: Optional[str] = None,
+    own_line: bool = False,
+) -> CodeState:
+    """Whether this conversation holds a usable code for `phone`, and when a new one may be
+    sent: what issue_code would answer now, without issuing, writing or auditing anything."""
+    phone = normalize_phone(phone)
+    stored = stored_phone(ctx.phones, phone)
+    source = CodeSource(conversation_id, _client_key(client_key), bool(own_line))
+    settings = ctx.settings
+    now = ctx.now()
+    with ctx.core_transaction() as session:
+        locked_until = _lock_here(session, settings, stored, conversation_id, now)
+        if locked_until is not None:
+            return CodeState(False, "locked", locked_until)
+        latest = session.execute(
+            _LATEST_HERE_READ, {"phone_index": stored.index, "conversation_id": conversation_id}
+        ).one_or_none()
+        refused = _refusal(session, settings, stored, source, latest, now)
+    live = (
+        latest is not None
+        and latest.consumed_at is None
+        and latest.expires_at > now
+        and latest.attempts < settings.max_code_attempts
     )
-    return CodeIssue("issued", code, expires_at, now + interval)
+    if refused is None:
+        return CodeState(live, "ready", None)
+    return CodeState(live, refused.status, refused.retry_at)
 
 
 def check_code(
@@ -356,29 +405,6 @@ def _check(
     # (see _BURNT_HERE): the holder's own conversations are not affected.
     _update_challenge(session, challenge.id, attempts=attempts, expires_at=now)
     return CodeCheck("locked", 0, until)
-
-
-# conversation_phone's read, built once (see queries.py): the phone a code was last sent to
-# in a conversation.
-_LAST_SENT = (
-    select(_challenges.c.phone_ciphertext)
-    .where(_challenges.c.conversation_id == bindparam("conversation_id"))
-    .order_by(_challenges.c.created_at.desc(), _challenges.c.id.desc())
-    .limit(1)
-)
-
-
-def conversation_phone(ctx: StoreContext, conversation_id: str) -> Optional[str]:
-    """The phone a code was last sent to in this conversation (not a proof of anything).
-
-    Conversations keep only the masked number; this is how actions get the real one back.
-    Who the user proved to be is sessions.session_phone's answer.
-    """
-    with ctx.core_transaction() as session:
-        token = session.execute(
-            _LAST_SENT, {"conversation_id": conversation_id}
-        ).scalar_one_or_none()
-    return None if token is None else phone_from_store(ctx.phones, token)
 
 
 def withdraw_code(

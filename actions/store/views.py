@@ -51,6 +51,16 @@ class CodeIssue:
 
 
 @dataclass(frozen=True)
+class CodeState:
+    """Where a conversation stands with the codes for one phone (nothing issued to learn it)."""
+
+    live: bool  # a code sent here that can still be entered
+    # 'ready' (a code may be sent now) or the status issue_code would refuse with
+    status: str
+    retry_at: Optional[datetime]  # when a code may be sent, when not now
+
+
+@dataclass(frozen=True)
 class CodeCheck:
     """The answer to a code the user typed or said."""
 

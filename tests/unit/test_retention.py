@@ -57,6 +57,7 @@ STORE_TABLES = (
     "verification_challenges",
     "verification_locks",
     "verified_sessions",
+    "conversation_phones",
     "sms_messages",
 )
 # Rasa conversations: sender -> ages of its events. "mixed" is old but active yesterday.
@@ -121,6 +122,7 @@ def aged(db_engine, db_url, catalog, clock, partners) -> SubscriptionService:
     zhang_code = service.issue_code(ZHANG, "c-2d").code
     # A verified session last used two days ago: long over, its encrypted phone must go.
     assert service.check_code(ZHANG, zhang_code, "c-2d").status == "ok"
+    service.remember_conversation_phone("c-2d-li", LI)
     li_code = service.issue_code(LI, "c-2d-li").code
     wrong = f"{(int(li_code) + 1) % 1_000_000:06d}"
     while service.check_code(LI, wrong, "c-2d-li").status != "locked":
@@ -136,6 +138,7 @@ def aged(db_engine, db_url, catalog, clock, partners) -> SubscriptionService:
     _legacy_lock(service, LI, NOW - 2 * DAY + timedelta(minutes=15))
     _legacy_lock(service, WANG, NOW + timedelta(minutes=10))
     at(timedelta(seconds=30))
+    service.remember_conversation_phone("c-now", ZHAO)
     service.issue_code(ZHAO, "c-now")
     service.record_sms(ZHAO, "verification", "sent")
     service.open_handoff(conversation_id="c-now", channel="rest", phone=ZHAO, summary="刚刚")
@@ -231,6 +234,7 @@ EXPECTED = {
     "verification_challenges": 2,  # 张三's and 李四's of two days ago
     "verification_locks": 1,  # 李四's, over since two days
     "verified_sessions": 1,  # 张三's, last used two days ago
+    "conversation_phones": 1,  # the number given in c-2d-li two days ago
     "sms_messages": 1,  # the receipt of 100 days ago
     "handoff_summaries": 2,  # the tickets of 100 and 40 days ago
 }

@@ -78,7 +78,7 @@ def test_upgrade_encrypts_the_plain_phones(old_engine, plain_phones, catalog, se
     cipher = _cipher(Fernet.generate_key().decode())
     upgrade_schema(old_engine, cipher)
 
-    assert _revision(old_engine) == "0005"
+    assert _revision(old_engine) == "0006"
     assert plain_phones(old_engine, (ZHANG, LI)) == []
     assert [cipher.decrypt(t) for t in _column(old_engine, "accounts", "phone_ciphertext")] == [
         ZHANG,
@@ -141,7 +141,7 @@ def test_downgrade_restores_the_plain_phones(old_engine) -> None:
     with old_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     upgrade_schema(old_engine, cipher)  # and up again
-    assert _revision(old_engine) == "0005"
+    assert _revision(old_engine) == "0006"
 
 
 def test_a_malformed_old_phone_stops_the_upgrade_without_quoting_it(old_engine) -> None:
@@ -183,7 +183,7 @@ def test_a_downgrade_with_the_wrong_key_changes_nothing(old_engine) -> None:
     upgrade_schema(old_engine, cipher)
     with pytest.raises(PhoneKeyError, match="PHONE_ENCRYPTION_KEYS"):
         downgrade_schema(old_engine, "0001", _cipher(Fernet.generate_key().decode()))
-    assert _revision(old_engine) == "0005"
+    assert _revision(old_engine) == "0006"
 
 
 def _alembic(*args: str, url: str, key: str) -> subprocess.CompletedProcess:

@@ -79,7 +79,7 @@ def test_alembic_builds_the_models_schema(pg_engine: Engine) -> None:
     upgrade_schema(pg_engine)  # a second upgrade is a no-op
     with pg_engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0005"
+        assert context.get_current_revision() == "0006"
         assert compare_metadata(context, metadata) == []
 
 

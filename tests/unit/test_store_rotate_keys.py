@@ -19,8 +19,9 @@ pytest_plugins = ["tests.unit.store_fixtures"]
 ZHANG, LI = "13800138000", "13900139000"
 INDEX_KEY = "a-blind-index-key-for-rotation-tests"
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-# The demo accounts, three challenges, one verified session (lockouts write no lock row).
-PHONE_ROWS = 4 + 3 + 1
+# The demo accounts, three challenges, one verified session (lockouts write no lock row),
+# one number given.
+PHONE_ROWS = 4 + 3 + 1 + 1
 
 
 def _service(session_factory, catalog, settings, clock, *keys: str) -> SubscriptionService:
@@ -33,6 +34,7 @@ def old_service(session_factory, catalog, settings, clock) -> SubscriptionServic
     """The demo data and some verification rows, every phone encrypted with OLD."""
     service = _service(session_factory, catalog, settings, clock, OLD)
     seed_demo(service, catalog, clock())
+    service.remember_conversation_phone("c1", ZHANG)
     service.issue_code(ZHANG, "c1")
     wrong = f"{(int(service.issue_code(LI, 'c2').code) + 1) % 1_000_000:06d}"
     while service.check_code(LI, wrong, "c2").status != "locked":
@@ -51,6 +53,7 @@ def _tokens(engine) -> list[str]:
                 "verification_challenges",
                 "verification_locks",
                 "verified_sessions",
+                "conversation_phones",
             )
             for token in connection.execute(text(f"SELECT phone_ciphertext FROM {table}")).scalars()
         ]
@@ -70,6 +73,7 @@ def test_rotation_moves_every_phone_to_the_new_key(
         "verification_challenges": (3, 3),
         "verification_locks": (0, 0),
         "verified_sessions": (1, 1),
+        "conversation_phones": (1, 1),
     }
     new_only = PhoneCipher([NEW], INDEX_KEY)
     assert len(_tokens(engine)) == PHONE_ROWS

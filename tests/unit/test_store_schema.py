@@ -43,7 +43,7 @@ pytest_plugins = ["tests.unit.store_fixtures"]
 
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 ZHANG = "13800138000"  # the contract's demo holder 张三
-HEAD = "0005"
+HEAD = "0006"
 SMS_ROW = "INSERT INTO sms_messages VALUES (1, 'x', 'other', 'sent', NULL, '2026-01-01')"
 
 TABLES = {
@@ -55,6 +55,7 @@ TABLES = {
     "verification_challenges",
     "verification_locks",
     "verified_sessions",
+    "conversation_phones",
     "refund_cases",
     "handoff_tickets",
     "sms_messages",

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from actions.store import InvalidPhone, SubscriptionService
-from actions.store import verification as verification_module
+from actions.store import InvalidPhone, SubscriptionService, given_phones
 from actions.store.models import AuditEvent, VerificationChallenge, VerificationLock
 
 pytest_plugins = ["tests.unit.store_fixtures"]
@@ -212,7 +211,7 @@ def test_conversation_phone_uses_the_conversation_index(service, session_factory
     service.issue_code(ZHANG, CONV)
     with session_factory.begin() as session:
         connection = session.connection()
-        for statement in (verification_module._LAST_SENT,):
+        for statement in (given_phones._LAST_SENT,):
             sql = str(statement.compile(connection))
             plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (CONV, 1, 0)).all()
             details = " ".join(str(row[-1]) for row in plan)
