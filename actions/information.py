@@ -6,12 +6,13 @@ import re
 from typing import List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cancellation import current_subscription, subscription_details
 from actions.outage import store_safe
+from actions.proxy import PROXY_SLOT, asks_about_acting, proxy_answer
 from actions.runtime import get_runtime
 from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification
@@ -33,16 +34,19 @@ class ActionCancelMethods(Action):
     ) -> List[EventType]:
         """Operator channels, plus the third-party steps when the question is about them."""
         settings = get_runtime().settings
-        dispatcher.utter_message(
-            response="utter_cancel_methods",
-            hotline=settings.operator_hotline,
-            sms_number=settings.cancel_sms_number,
-            sms_keyword=settings.cancel_sms_keyword,
-        )
+        # Asked for someone else ("能帮机主退订吗"): the ways the holder's consent opens.
+        events = [SlotSet(PROXY_SLOT, True)] if proxy_answer(tracker, dispatcher) else []
+        if not events:
+            dispatcher.utter_message(
+                response="utter_cancel_methods",
+                hotline=settings.operator_hotline,
+                sms_number=settings.cancel_sms_number,
+                sms_keyword=settings.cancel_sms_keyword,
+            )
         text = tracker.latest_message.get("text") or ""
         if THIRD_PARTY.search(text):
             dispatcher.utter_message(response="utter_third_party_methods")
-        return []
+        return events
 
 
 class ActionExplainConsequences(Action):
@@ -57,6 +61,10 @@ class ActionExplainConsequences(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """General rules, then the dates of the membership being cancelled."""
+        # "子女可以帮父母取消会员吗" is a question whether they may, not what cancelling does.
+        if asks_about_acting(tracker.latest_message.get("text") or ""):
+            proxy_answer(tracker, dispatcher)
+            return [SlotSet(PROXY_SLOT, True)]
         runtime = get_runtime()
         dispatcher.utter_message(
             response="utter_consequences_general",

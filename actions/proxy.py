@@ -128,6 +128,21 @@ def _named_relative(plain: str) -> str:
     return ANYONE
 
 
+# A question whether or how it can be done ("子女可以帮父母取消吗"), not what cancelling does.
+_ASKS_HOW = re.compile(r"能|可以|可不可以|行不行|行吗|怎么|如何|怎样|吗|？|\?")
+_ASKS_AFTER = re.compile(r"取消后|取消之后|退订后|退订之后|以后|还能|还可以|退钱|退款|权益|有效期")
+
+
+def asks_about_acting(text: str) -> bool:
+    """Whether `text` asks if (or how) someone else may do it, rather than what follows."""
+    plain = normalize(text or "")
+    return (
+        acting_for_other(plain) is not None
+        and bool(_ASKS_HOW.search(plain))
+        and not _ASKS_AFTER.search(plain)
+    )
+
+
 def _latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
