@@ -1,0 +1,181 @@
+"""A user's turn as a move (what kind of thing is said, and which one), drawn by hypothesis,
+and how a move becomes text once the sequence's numbers and codes are known."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from hypothesis import strategies as st
+
+from tests.invariants.pools import NOISE, garble, pick, pool, utterances
+
+SAY = "say:"
+# Intents whose examples are said as they are (no number or code in them).
+INTENTS = (
+    "cancel_subscription",
+    "check_subscription",
+    "report_unexpected_charge",
+    "query_cancellation",
+    "request_human",
+    "resend_code",
+    "ask_cancel_methods",
+    "ask_consequences",
+    "ask_legal_rights",
+    "greet",
+    "thank",
+    "goodbye",
+    "out_of_scope",
+    "inform",
+)
+AFFIRM, DENY = "affirm", "deny"
+PHONE_OWN, PHONE_OTHER, PHONE_UNKNOWN, PHONE_INVALID = (
+    "phone_own",
+    "phone_other",
+    "phone_unknown",
+    "phone_invalid",
+)
+CODE_RIGHT, CODE_WRONG = "code_right", "code_wrong"
+CHOICE, NOISE_KIND, SWITCH = "choice", "noise", "switch"
+CANCEL_WITH_PHONE = "cancel_with_phone"
+# Intents whose examples are a user's choice (never garbled into noise).
+CHOSEN_INTENTS = frozenset({"affirm", "deny", "request_human"})
+
+# Drawn uniformly from this list: repeats weigh the moves that move a conversation forward.
+KINDS: Tuple[str, ...] = (
+    SAY + "cancel_subscription",
+    PHONE_OWN,
+    CODE_RIGHT,
+    AFFIRM,
+    DENY,
+    CHOICE,
+    NOISE_KIND,
+    SWITCH,
+    *(SAY + intent for intent in INTENTS),
+    SAY + "cancel_subscription",
+    SAY + "report_unexpected_charge",
+    PHONE_OWN,
+    CODE_RIGHT,
+    CODE_RIGHT,
+    AFFIRM,
+    AFFIRM,
+    DENY,
+    PHONE_OTHER,
+    PHONE_UNKNOWN,
+    PHONE_INVALID,
+    CODE_WRONG,
+    CANCEL_WITH_PHONE,
+    NOISE_KIND,
+)
+CHOICES = ("1", "2", "3", "第一个", "第二个", "最后一个", "都要", "腾讯视频", "QQ音乐绿钻", "咪咕")
+# The demo holders a sequence's holder copies (actions.store.seed.HOLDER_DATA).
+TEMPLATES = ("13800138000", "13600136000", "13900139000", "13700137000")
+
+
+@dataclass(frozen=True)
+class Move:
+    """One user turn: its kind and an index choosing among that kind's texts."""
+
+    kind: str
+    index: int = 0
+
+    def __repr__(self) -> str:
+        return f"Move({self.kind!r}, {self.index})"
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A random conversation: whose data the holder has, and the user's moves."""
+
+    template: str
+    moves: Tuple[Move, ...]
+
+
+def moves_strategy(max_moves: int) -> st.SearchStrategy:
+    """Lists of 1..max_moves moves."""
+    move = st.builds(Move, st.sampled_from(KINDS), st.integers(0, 999))
+    return st.lists(move, min_size=1, max_size=max_moves).map(tuple)
+
+
+def sequences(max_moves: int) -> st.SearchStrategy:
+    """Random conversations of at most `max_moves` moves."""
+    return st.builds(Sequence, st.sampled_from(TEMPLATES), moves_strategy(max_moves))
+
+
+@dataclass
+class Numbers:
+    """The sequence's numbers: its holder's, another holder's, a valid one nobody holds."""
+
+    own: str
+    other: str
+    unknown: str
+
+
+def wrong_code(index: int, right: Optional[str]) -> str:
+    """A six-digit code that is not `right`."""
+    code = f"{(index * 7919 + 104729) % 1000000:06d}"
+    return code if code != right else f"{(int(code) + 1) % 1000000:06d}"
+
+
+def _with_phone(index: int, phone: str) -> str:
+    templates = pool("inform", ("phone",))
+    variant = index % 4
+    if variant == 0:
+        return phone
+    if variant == 1:
+        return f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    return pick(templates, index // 4).template.format(phone=phone)
+
+
+def invalid_phone(index: int, phone: str) -> str:
+    """A number that is not a mobile number: a digit short or over, a landline."""
+    return (phone[:10], phone + "8", "0" + phone[1:], "2" + phone[1:])[index % 4]
+
+
+def text_of(move: Move, numbers: Numbers, code: Optional[str]) -> str:
+    """What the user types for `move`; `code` is the code the outbox last sent them, if any."""
+    kind, index = move.kind, move.index
+    if kind.startswith(SAY):
+        return pick(pool(kind[len(SAY) :]), index).template
+    if kind in (AFFIRM, DENY):
+        return pick(pool(kind), index).template
+    if kind == PHONE_OWN:
+        return _with_phone(index, numbers.own)
+    if kind == PHONE_OTHER:
+        return _with_phone(index, numbers.other)
+    if kind == PHONE_UNKNOWN:
+        return _with_phone(index, numbers.unknown)
+    if kind == PHONE_INVALID:
+        return invalid_phone(index, numbers.own)
+    if kind in (CODE_RIGHT, CODE_WRONG):
+        given = code if kind == CODE_RIGHT and code else wrong_code(index, code)
+        if index % 3 == 0:
+            return given
+        return pick(pool("inform", ("code",)), index).template.format(code=given)
+    if kind == CANCEL_WITH_PHONE:
+        return pick(pool("cancel_subscription", ("phone",)), index).template.format(
+            phone=numbers.own
+        )
+    if kind == CHOICE:
+        return pick(CHOICES, index)
+    if kind == NOISE_KIND:
+        if index % 2 == 0:
+            return pick(NOISE, index // 2)
+        # Garbled yes, no or "a human" may still mean it: noise must never be a choice.
+        every = [
+            u
+            for intent, items in utterances().items()
+            if intent not in CHOSEN_INTENTS
+            for u in items
+            if not u.needs
+        ]
+        return garble(pick(every, index // 2).template, index)
+    raise ValueError(f"no text for a {kind} move")
+
+
+def random_sequence(rng: random.Random, max_moves: int) -> Sequence:
+    """A sequence drawn without hypothesis (for quick runs)."""
+    count = rng.randint(1, max_moves)
+    moves: List[Move] = [Move(rng.choice(KINDS), rng.randint(0, 999)) for _ in range(count)]
+    return Sequence(rng.choice(TEMPLATES), tuple(moves))
