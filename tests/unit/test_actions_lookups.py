@@ -239,15 +239,16 @@ def test_review_unverified_asks_for_the_phone(runtime) -> None:
     assert _refund_cases(runtime) == []
 
 
-def test_review_opens_a_case_for_the_charge_after_cancellation(runtime) -> None:
-    """13800138000: the 咪咕 charge taken after its cancellation gets a refund case RF…."""
+def test_review_lists_and_offers_the_charge_after_cancellation(runtime) -> None:
+    """13800138000: every charge of 90 days is listed; the 咪咕 charge taken after its
+    cancellation is offered for a refund request, and no case is opened without a yes
+    (tests/unit/test_refund_consent.py covers the yes)."""
     tracker = make_tracker(slots=_verified(runtime), intent="report_unexpected_charge")
     events, dispatcher = _run(ActionReviewCharges(), tracker)
     assert _responses(dispatcher) == [
         "utter_charges_overview",
-        "utter_refund_case_opened",
-        "utter_charge_explained",
-        "utter_complaint_channels",
+        "utter_charge_explained_plain",
+        "utter_refund_offer",
     ]
     overview = dispatcher.messages[0]
     assert overview["days"] == 90
@@ -262,58 +263,50 @@ def test_review_opens_a_case_for_the_charge_after_cancellation(runtime) -> None:
         "8. 9月4日 腾讯视频VIP ¥25",
         "9. 8月27日 QQ音乐绿钻 ¥15",
     ]
-
-    case = dispatcher.messages[1]
-    assert case["charged_date"] == "11月22日"
-    assert case["service"] == "咪咕视频钻石会员"
-    assert case["amount"] == "¥20"
-    assert case["why"] == "发生在您取消之后"
-    assert case["reference"].startswith("RF20261124")
-    assert is_valid_reference(case["reference"], prefix="RF")
-    assert dispatcher.messages[3]["hotline"] == "10086"
+    assert dispatcher.messages[1]["which"] == "其他"
+    assert dispatcher.messages[2]["items"] == "11月22日咪咕视频钻石会员的¥20（发生在您取消之后）"
 
     migu_charge = next(c for c in runtime.store.review_charges(ZHANG) if c.after_cancellation)
-    assert migu_charge.refund_reference == case["reference"]
-    assert _refund_cases(runtime) == [(case["reference"], migu_charge.charge_id, "open")]
-    assert events == [SlotSet("verified_at", runtime.epoch())]
+    assert migu_charge.refund_reference is None
+    assert _refund_cases(runtime) == []
+    assert events == [
+        SlotSet("verified_at", runtime.epoch()),
+        SlotSet("refund_offer", [migu_charge.charge_id]),
+    ]
 
 
-def test_review_twice_opens_one_case(runtime) -> None:
-    """Reviewing again gives the same refund case, not a second one."""
+def test_review_twice_opens_no_case(runtime) -> None:
+    """Reviewing again offers again; still no case."""
     tracker = make_tracker(slots=_verified(runtime), intent="report_unexpected_charge")
     _, first = _run(ActionReviewCharges(), tracker)
     _, second = _run(ActionReviewCharges(), tracker)
-    assert second.messages[1]["reference"] == first.messages[1]["reference"]
-    assert len(_refund_cases(runtime)) == 1
+    assert _responses(second) == _responses(first)
+    assert _refund_cases(runtime) == []
 
 
-def test_review_opens_a_case_for_yesterdays_charge(runtime) -> None:
-    """13600136000: yesterday's charge is within the refund window and gets a case."""
+def test_review_offers_yesterdays_charge(runtime) -> None:
+    """13600136000: yesterday's charge is within the refund window: offered, not filed."""
     tracker = make_tracker(slots=_verified(runtime, ZHAO), intent="report_unexpected_charge")
     _, dispatcher = _run(ActionReviewCharges(), tracker)
-    assert _responses(dispatcher) == [
-        "utter_charges_overview",
-        "utter_refund_case_opened",
-        "utter_complaint_channels",
-    ]
+    assert _responses(dispatcher) == ["utter_charges_overview", "utter_refund_offer"]
     assert dispatcher.messages[0]["items"] == "1. 11月23日 网易云音乐黑胶VIP ¥15"
-    case = dispatcher.messages[1]
-    assert (case["charged_date"], case["service"], case["amount"], case["why"]) == (
-        "11月23日",
-        "网易云音乐黑胶VIP",
-        "¥15",
-        "在可申请退款的时间内",
+    assert (
+        dispatcher.messages[1]["items"] == "11月23日网易云音乐黑胶VIP的¥15（在可申请退款的时间内）"
     )
-    assert [row[0] for row in _refund_cases(runtime)] == [case["reference"]]
+    assert _refund_cases(runtime) == []
 
 
-def test_review_of_another_named_membership_opens_no_window_case(runtime) -> None:
-    """A charge inside the window is not claimed when the user named another membership."""
+def test_review_of_another_named_membership_offers_nothing(runtime) -> None:
+    """A charge inside the window is not offered when the user asked about another membership."""
     tracker = make_tracker(
-        slots=_verified(runtime, ZHAO, service="腾讯视频VIP"), intent="report_unexpected_charge"
+        slots=_verified(runtime, ZHAO, service=["腾讯视频VIP"]),
+        intent="report_unexpected_charge",
+        text="腾讯视频怎么扣我钱",
+        entities=[entity("service", "腾讯视频VIP")],
     )
     _, dispatcher = _run(ActionReviewCharges(), tracker)
     assert _responses(dispatcher) == [
+        "utter_charge_claim_not_found",
         "utter_charges_overview",
         "utter_charge_explained",
         "utter_complaint_channels",
@@ -347,7 +340,9 @@ def test_after_identity_answers_the_remembered_goal(runtime, goal, first_respons
         ActionAfterIdentity(), make_tracker(slots=_verified(runtime, goal=goal))
     )
     assert _responses(dispatcher)[0] == first_response
-    assert events == [SlotSet("goal", None), SlotSet("selection_note", None)]
+    assert events[:2] == [SlotSet("goal", None), SlotSet("selection_note", None)]
+    # A charge review also says which charges (if any) it offered for a refund request.
+    assert [e["name"] for e in events[2:]] == (["refund_offer"] if goal == "charge" else [])
 
 
 def test_after_identity_without_identity_says_nothing(runtime) -> None:
