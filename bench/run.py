@@ -1,4 +1,5 @@
-"""`python -m bench.run [--only nlu|dialogue|speed|profile] [--quick]`: benchmark, then report.
+"""`python -m bench.run [--only nlu|dialogue|speed|profile|invariants] [--quick]`: benchmark,
+then report.
 
 Each part is a module `bench.<part>_bench` with `run(results_dir, quick) -> Path` that writes
 `<part>.json` (format in bench/report.py) and its plots into the results directory. A part
@@ -21,7 +22,7 @@ from typing import List, Optional
 
 from bench import report
 
-PARTS = ("nlu", "dialogue", "speed", "profile")
+PARTS = ("nlu", "dialogue", "speed", "profile", "invariants")
 
 
 def run_part(part: str, results_dir: Path, quick: bool, models_dir: Optional[Path]) -> bool:

@@ -12,7 +12,12 @@ from rasa_sdk import Tracker
 from actions.runtime import Runtime, set_runtime
 from actions.sms.outbox import OutboxSmsGateway
 
-pytest_plugins = ["tests.unit.store_fixtures", "tests.unit.redis_fixtures", "tests.e2e.bot"]
+pytest_plugins = [
+    "tests.unit.store_fixtures",
+    "tests.unit.redis_fixtures",
+    "tests.e2e.bot",
+    "tests.invariants.server",
+]
 
 
 @pytest.fixture

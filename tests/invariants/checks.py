@@ -104,9 +104,7 @@ def one_clear_answer(turn: Turn) -> List[Violation]:
     not_understood = NOT_UNDERSTOOD.intersection(turn.responses)
     flow = [r for r in turn.responses if r in QUESTIONS and QUESTIONS[r].flow]
     if not_understood and flow:
-        found.append(
-            Violation(NOT_UNDERSTOOD_WITH_FLOW, f"{sorted(not_understood)} with {flow}")
-        )
+        found.append(Violation(NOT_UNDERSTOOD_WITH_FLOW, f"{sorted(not_understood)} with {flow}"))
     questions = [r for r in turn.responses if r in QUESTIONS]
     if len(questions) > 1:
         found.append(Violation(TWO_QUESTIONS, f"{questions}"))

@@ -38,6 +38,8 @@ PHONE_OWN, PHONE_OTHER, PHONE_UNKNOWN, PHONE_INVALID = (
 )
 CODE_RIGHT, CODE_WRONG = "code_right", "code_wrong"
 CHOICE, NOISE_KIND, SWITCH = "choice", "noise", "switch"
+# A literal text (regression tests): {own}, {other}, {unknown} and {code} are filled in.
+TEXT = "text:"
 CANCEL_WITH_PHONE = "cancel_with_phone"
 # Intents whose examples are a user's choice (never garbled into noise).
 CHOSEN_INTENTS = frozenset({"affirm", "deny", "request_human"})
@@ -136,6 +138,10 @@ def invalid_phone(index: int, phone: str) -> str:
 def text_of(move: Move, numbers: Numbers, code: Optional[str]) -> str:
     """What the user types for `move`; `code` is the code the outbox last sent them, if any."""
     kind, index = move.kind, move.index
+    if kind.startswith(TEXT):
+        right = code or wrong_code(index, None)
+        fill = {"own": numbers.own, "other": numbers.other, "unknown": numbers.unknown}
+        return kind[len(TEXT) :].format(code=right, **fill)
     if kind.startswith(SAY):
         return pick(pool(kind[len(SAY) :]), index).template
     if kind in (AFFIRM, DENY):
@@ -179,3 +185,9 @@ def random_sequence(rng: random.Random, max_moves: int) -> Sequence:
     count = rng.randint(1, max_moves)
     moves: List[Move] = [Move(rng.choice(KINDS), rng.randint(0, 999)) for _ in range(count)]
     return Sequence(rng.choice(TEMPLATES), tuple(moves))
+
+
+def said(*texts: str) -> Tuple[Move, ...]:
+    """Moves of literal texts ({own}, {other}, {unknown}, {code} filled in); "<switch>" starts
+    a new conversation for the same user."""
+    return tuple(Move(SWITCH) if text == "<switch>" else Move(TEXT + text) for text in texts)

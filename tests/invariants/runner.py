@@ -30,6 +30,7 @@ from tests.invariants.moves import (
     PHONE_UNKNOWN,
     SWITCH,
     TEMPLATES,
+    TEXT,
     Move,
     Numbers,
     Sequence,
@@ -130,6 +131,9 @@ class Runner:
         self.rng = random.Random(seed)
         self.outbox = OutboxTail(bot.settings.sms_outbox)
         self.rate_waits = 0
+        # Totals over every run of this runner.
+        self.sequences = 0
+        self.turns = 0
 
     # HTTP
 
@@ -207,11 +211,7 @@ class Runner:
                 run.steps.append(Step(conversation.sender, move, "", [], []))
                 continue
             text = text_of(move, numbers, self._code_for(conversation, numbers))
-            given = GIVES_NUMBER.get(move.kind) or (
-                "own" if move.kind == CANCEL_WITH_PHONE else None
-            )
-            if given:
-                conversation.given.append(getattr(numbers, given))
+            conversation.given += numbers_in(move, numbers)
             self.say(conversation.sender, text)
             conversation.turns += 1
             run.turns += 1
@@ -243,6 +243,8 @@ class Runner:
         if reach and conversation.turns:
             run.violations += self.reachability(conversation.sender, run)
         run.seconds = time.perf_counter() - started
+        self.sequences += 1
+        self.turns += run.turns
         return run
 
     def reachability(self, sender: str, run: Run) -> List[Violation]:
@@ -260,6 +262,15 @@ class Runner:
             found += problems
         self.outbox.new_lines()
         return found
+
+
+def numbers_in(move: Move, numbers: Numbers) -> List[str]:
+    """The sequence's numbers a move gives."""
+    if move.kind.startswith(TEXT):
+        names = ("own", "other", "unknown")
+        return [getattr(numbers, name) for name in names if f"{{{name}}}" in move.kind]
+    given = GIVES_NUMBER.get(move.kind) or ("own" if move.kind == CANCEL_WITH_PHONE else None)
+    return [getattr(numbers, given)] if given else []
 
 
 def responses_of_last_turn(events: List[Dict[str, Any]]) -> List[str]:

@@ -7,10 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import pytest
+
 from actions.dev_clock import ENV as CLOCK_ENV
 from actions.dev_clock import FileClock, write_offset
 from actions.store import build_service
 from tests.e2e.bot import Bot, secured, served
+from tests.invariants.runner import Runner
 
 
 @contextmanager
@@ -33,3 +36,11 @@ def clocked_served(work: Path) -> Iterator[Bot]:
         # The test's own store handle follows the same clock as the servers'.
         bot.store = build_service(bot.settings, clock=FileClock(clock_file))
         yield bot
+
+
+@pytest.fixture(scope="session")
+def invariant_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """A runner of random conversations on servers of their own (their clock is moved)."""
+    work = tmp_path_factory.mktemp("invariants")
+    with clocked_served(work) as bot:
+        yield Runner(bot, work / "clock.json", seed=int(os.environ.get("INVARIANT_SEED", "0")))
