@@ -179,6 +179,62 @@ def answer_for_holder(
     return touch_verification(tracker, runtime)
 
 
+def code_source(phone: str, tracker: Tracker, runtime: Runtime) -> Dict[str, Any]:
+    """Where a code for `phone` asked in this turn comes from, as the store's ceilings count it."""
+    caller = channel_identity(tracker, runtime)
+    # A code to the number an IVR call comes from counts against that line's own ceiling, so
+    # strangers who used up the number's codes elsewhere cannot keep its holder out.
+    own_line = caller is not None and caller.source == "caller_id" and caller.phone == phone
+    return {"client_key": client_key(tracker), "own_line": own_line}
+
+
+def _seconds_until(moment: Any, runtime: Runtime) -> int:
+    return max(1, int((moment - runtime.clock()).total_seconds()))
+
+
+def tell_limit(
+    status: str, retry_at: Any, masked: str, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> None:
+    """Says that no code may be sent now (locked here, or a ceiling), until when, and what
+    else there is."""
+    settings = runtime.settings
+    retry = retry_at.astimezone(phrases.ZoneInfo(settings.timezone)).strftime("%H:%M")
+    dispatcher.utter_message(
+        response=LIMIT_RESPONSES[status],
+        masked_phone=masked,
+        retry_time=retry,
+        sms_number=settings.cancel_sms_number,
+        sms_keyword=settings.cancel_sms_keyword,
+        hotline=settings.operator_hotline,
+    )
+
+
+def code_state_here(phone: str, tracker: Tracker, runtime: Runtime) -> Any:
+    """The store's CodeState of `phone` in this conversation (a code to enter? when a new one?)."""
+    return runtime.store.code_state(
+        phone, tracker.sender_id, **code_source(phone, tracker, runtime)
+    )
+
+
+def tell_how_to_get_a_code(
+    phone: str, state: Any, dispatcher: CollectingDispatcher, tracker: Tracker, runtime: Runtime
+) -> None:
+    """No code to enter here for `phone`: says so, and exactly when 重新发送 will send one."""
+    masked = phrases.mask_phone(phone)
+    if state.status == "ready":
+        ask(dispatcher, tracker, "utter_code_not_sent_here", masked_phone=masked)
+    elif state.status == "too_soon":
+        ask(
+            dispatcher,
+            tracker,
+            "utter_code_not_sent_here_wait",
+            masked_phone=masked,
+            seconds=_seconds_until(state.retry_at, runtime),
+        )
+    else:
+        tell_limit(state.status, state.retry_at, masked, dispatcher, runtime)
+
+
 def send_code(
     phone: str,
     tracker: Tracker,
@@ -189,34 +245,21 @@ def send_code(
 ) -> str:
     """Issues a code, sends it by SMS and tells the user: sent | too_soon | blocked | failed."""
     masked = phrases.mask_phone(phone)
-    caller = channel_identity(tracker, runtime)
-    # A code to the number an IVR call comes from counts against that line's own ceiling, so
-    # strangers who used up the number's codes elsewhere cannot keep its holder out.
-    own_line = caller is not None and caller.source == "caller_id" and caller.phone == phone
     issue = runtime.store.issue_code(
         phone,
         tracker.sender_id,
         tracker.get_latest_input_channel(),
-        client_key=client_key(tracker),
-        own_line=own_line,
+        **code_source(phone, tracker, runtime),
     )
     if issue.status == "too_soon":
-        seconds = max(1, int((issue.retry_at - runtime.clock()).total_seconds()))
         dispatcher.utter_message(
-            response="utter_code_recently_sent", masked_phone=masked, seconds=seconds
+            response="utter_code_recently_sent",
+            masked_phone=masked,
+            seconds=_seconds_until(issue.retry_at, runtime),
         )
         return "too_soon"
     if issue.status in LIMIT_RESPONSES:
-        settings = runtime.settings
-        retry = issue.retry_at.astimezone(phrases.ZoneInfo(settings.timezone)).strftime("%H:%M")
-        dispatcher.utter_message(
-            response=LIMIT_RESPONSES[issue.status],
-            masked_phone=masked,
-            retry_time=retry,
-            sms_number=settings.cancel_sms_number,
-            sms_keyword=settings.cancel_sms_keyword,
-            hotline=settings.operator_hotline,
-        )
+        tell_limit(issue.status, issue.retry_at, masked, dispatcher, runtime)
         return "blocked"
     minutes = max(1, runtime.settings.code_ttl_seconds // 60)
     try:
@@ -228,7 +271,8 @@ def send_code(
             phone, "verification", "failed", error=str(exc), **audit_context(tracker)
         )
         runtime.store.withdraw_code(phone, tracker.sender_id, audit_context(tracker)["channel"])
-        dispatcher.utter_message(response="utter_system_busy")
+        # The number stays this conversation's: nothing was sent, so 重新发送 may follow at once.
+        dispatcher.utter_message(response="utter_code_sms_failed", masked_phone=masked)
         return "failed"
     response = sent_response or ("utter_code_resent" if resend else "utter_code_sent")
     dispatcher.utter_message(response=response, masked_phone=masked, minutes=minutes)
@@ -276,8 +320,13 @@ class VerificationSlots:
         return {"verification_code": None, "verified_phone": None, "verified_at": None}
 
     @staticmethod
-    def _code_sent_here(phone: str, tracker: Tracker, runtime: Runtime) -> bool:
-        return runtime.store.conversation_phone(tracker.sender_id) == phone
+    def _kept_number(value: Any, tracker: Tracker, runtime: Runtime) -> Optional[str]:
+        """`value` when it is the masked form of the number this conversation already holds
+        (a form opened again with the slot still filled), else None."""
+        if not isinstance(value, str) or "*" not in value:
+            return None
+        phone = runtime.store.conversation_phone(tracker.sender_id)
+        return value if phone is not None and phrases.mask_phone(phone) == value else None
 
     async def validate_phone_number(
         self,
@@ -286,31 +335,32 @@ class VerificationSlots:
         tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[str, Any]:
-        """Checks the number's shape and sends an SMS code to it."""
+        """Checks the number's shape, keeps it for this conversation and sends a code to it.
+
+        The number is kept whatever becomes of its code (too soon, a ceiling, a lockout here,
+        a lost SMS): what was said tells when and how to go on, the next step is the code,
+        and 重新发送 sends one to this number later.
+        """
         runtime = get_runtime()
         phone = clean_phone(slot_value)
-        if phone is None:
-            dispatcher.utter_message(response="utter_invalid_phone")
-            return {"phone_number": None}
         try:
+            if phone is None:
+                kept = self._kept_number(slot_value, tracker, runtime)
+                if kept is not None:
+                    return {"phone_number": kept}
+                dispatcher.utter_message(response="utter_invalid_phone")
+                return {"phone_number": None}
             current = verified_phone(tracker, runtime)
             if current == phone:
                 return {"phone_number": phrases.mask_phone(phone)}
-            outcome = send_code(phone, tracker, dispatcher, runtime, resend=False)
-            if outcome == "sent" and current is not None:
+            runtime.store.remember_conversation_phone(tracker.sender_id, phone)
+            if current is not None:
                 # The user changed number: the identity proved for the other one ends now.
                 runtime.store.end_session(tracker.sender_id, "another_number")
                 forget_identity(tracker)
-            if outcome == "too_soon" and not self._code_sent_here(phone, tracker, runtime):
-                # The recent code went to another conversation (another tab, another channel):
-                # it cannot be used here, so the number is asked again once the wait is over.
-                return {"phone_number": None}
+            send_code(phone, tracker, dispatcher, runtime, resend=False)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
-            return {"phone_number": None}
-        if outcome == "blocked":
-            return {"phone_number": None, "verification_code": None, "selection_note": "locked"}
-        if outcome == "failed":
             return {"phone_number": None}
         # A new number drops any identity proved for another one. The slot keeps it masked.
         return {
@@ -372,8 +422,15 @@ class VerificationSlots:
                 retry_time=retry,
             )
             return {"verification_code": None, "phone_number": None, "selection_note": "locked"}
-        dispatcher.utter_message(response="utter_no_code_sent")
-        return {"verification_code": None, "phone_number": None}
+        # No code to enter here for the number this conversation holds (the one in the SMS
+        # went to another conversation, or none went out): say so, and when 重新发送 sends one.
+        try:
+            tell_how_to_get_a_code(
+                phone, code_state_here(phone, tracker, runtime), dispatcher, tracker, runtime
+            )
+        except StoreUnavailable:
+            dispatcher.utter_message(response="utter_system_busy")
+        return {"verification_code": None}
 
 
 class ActionResendCode(Action):
@@ -387,17 +444,24 @@ class ActionResendCode(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Resends within the store's limits, or asks for the number first."""
+        """Resends to the number this conversation holds, within the store's limits; asks
+        for the number only when the conversation was never given one."""
         runtime = get_runtime()
+        events: List[EventType] = []
         try:
             phone = pending_phone(tracker, runtime)
+            if phone is None and not tracker.get_slot("phone_number"):
+                # A flow that ended (a lockout) dropped the slot; the store still has it.
+                phone = runtime.store.conversation_phone(tracker.sender_id)
+                if phone is not None:
+                    events.append(SlotSet("phone_number", phrases.mask_phone(phone)))
             if phone is None:
                 dispatcher.utter_message(response="utter_need_phone_first")
                 return []
             send_code(phone, tracker, dispatcher, runtime, resend=True)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
-        return []
+        return events
 
 
 class ActionAskPhoneNumber(Action):

@@ -149,12 +149,18 @@ def test_second_request_within_a_minute_is_refused(runtime, outbox_path, clock) 
 
 
 def test_hourly_limit_stops_the_requests(runtime, outbox_path, clock) -> None:
-    """After resend_per_hour codes in an hour the next request gets utter_code_hourly_limit."""
+    """After resend_per_hour codes in an hour the next request gets utter_code_hourly_limit;
+    the number is kept (the code step follows, 重新发送 works after the limit)."""
     for _ in range(runtime.settings.resend_per_hour):
         _validate_phone(ZHANG)
         clock.advance(seconds=61)
     result, dispatcher = _validate_phone(ZHANG)
-    assert result == {"phone_number": None, "verification_code": None, "selection_note": "locked"}
+    assert result == {
+        "phone_number": MASKED_ZHANG,
+        "verification_code": None,
+        "verified_phone": None,
+        "verified_at": None,
+    }
     assert _responses(dispatcher) == ["utter_code_hourly_limit"]
     assert dispatcher.messages[0]["masked_phone"] == MASKED_ZHANG
     # The first code was sent at 10:00 Shanghai time; the limit lifts an hour later.
@@ -255,7 +261,12 @@ def test_a_locked_phone_gets_no_new_code(runtime, outbox_path, clock) -> None:
         _validate_code(_wrong(code))
     clock.advance(seconds=61)
     result, dispatcher = _validate_phone(ZHANG)
-    assert result == {"phone_number": None, "verification_code": None, "selection_note": "locked"}
+    assert result == {
+        "phone_number": MASKED_ZHANG,
+        "verification_code": None,
+        "verified_phone": None,
+        "verified_at": None,
+    }
     assert _responses(dispatcher) == ["utter_phone_locked"]
     assert len(_codes_to(outbox_path, ZHANG)) == 1
 
@@ -285,11 +296,11 @@ def test_code_before_any_phone_asks_for_the_phone(runtime) -> None:
     assert _responses(dispatcher) == ["utter_need_phone_first"]
 
 
-def test_code_when_none_was_sent_resets_the_phone(runtime) -> None:
-    """A code for a number that was never sent one gets utter_no_code_sent."""
+def test_code_when_none_was_sent_keeps_the_phone(runtime) -> None:
+    """A code for a number that was never sent one here: no code here yet, say 重新发送."""
     result, dispatcher = _validate_code("123456")
-    assert result == {"verification_code": None, "phone_number": None}
-    assert _responses(dispatcher) == ["utter_no_code_sent"]
+    assert result == {"verification_code": None}
+    assert _responses(dispatcher) == ["utter_code_not_sent_here"]
 
 
 def test_code_sent_in_another_conversation_is_not_accepted(runtime, outbox_path) -> None:
@@ -298,7 +309,7 @@ def test_code_sent_in_another_conversation_is_not_accepted(runtime, outbox_path)
     code = _codes_to(outbox_path, ZHANG)[0]
     result, dispatcher = _validate_code(code)
     assert result.get("verified_phone") is None
-    assert _responses(dispatcher) == ["utter_no_code_sent"]
+    assert _responses(dispatcher) == ["utter_code_not_sent_here"]
 
 
 def test_placeholder_is_kept_while_verified(runtime) -> None:
@@ -535,9 +546,9 @@ def test_a_code_whose_sms_failed_is_withdrawn(runtime, outbox_path) -> None:
     working = runtime.sms
     runtime.sms = _BrokenSms()
     result, dispatcher = _validate_phone(ZHANG)
-    assert result == {"phone_number": None}
-    assert _responses(dispatcher) == ["utter_system_busy"]
-    assert runtime.store.conversation_phone("test-user") is None
+    assert result["phone_number"] == MASKED_ZHANG  # kept: 重新发送 goes to it
+    assert _responses(dispatcher) == ["utter_code_sms_failed"]
+    assert runtime.store.code_state(ZHANG, "test-user").live is False
     runtime.sms = working
     result, dispatcher = _validate_phone(ZHANG)
     assert _responses(dispatcher) == ["utter_code_sent"]
