@@ -43,8 +43,8 @@ def test_no_more_after_cancel_another_closes(fresh: Bot, sender: str) -> None:
 @pytest.mark.parametrize("answer", ["不用了", "算了", "不要了", "没有了"])
 def test_no_to_a_human_offered_opens_no_ticket(bot: Bot, sender: str, answer: str) -> None:
     """After 需要为您转人工客服吗？ a no declines; no ticket is opened."""
-    bot.say(sender, "阿巴阿巴阿巴")
-    offered = bot.say(sender, "呜啦啦啦啦")
+    bot.say(sender, "/nlu_fallback")
+    offered = bot.say(sender, "/nlu_fallback")
     assert "转人工" in joined(offered)
     declined = bot.say(sender, answer)
     assert "直接告诉我要办理的事情" in joined(declined)
@@ -54,8 +54,8 @@ def test_no_to_a_human_offered_opens_no_ticket(bot: Bot, sender: str, answer: st
 @pytest.mark.parametrize("answer", ["好的", "行", "可以"])
 def test_yes_to_a_human_offered_opens_a_ticket(bot: Bot, sender: str, answer: str) -> None:
     """After 需要为您转人工客服吗？ a yes is a choice: the ticket is opened."""
-    bot.say(sender, "阿巴阿巴阿巴")
-    bot.say(sender, "呜啦啦啦啦")
+    bot.say(sender, "/nlu_fallback")
+    bot.say(sender, "/nlu_fallback")
     accepted = bot.say(sender, answer)
     assert "转接人工客服" in joined(accepted)
     assert len(tickets_of(bot, sender)) == 1
@@ -98,7 +98,7 @@ def test_speaker_membership_not_wanted_keeps_the_session(fresh: Bot) -> None:
 def test_not_understood_inside_a_flow_is_one_clear_answer(bot: Bot, sender: str) -> None:
     """Nonsense while the phone number is asked gets one re-ask, no "没太理解" beside it."""
     bot.say(sender, "帮我取消腾讯视频")
-    replies = bot.say(sender, "阿巴阿巴阿巴")
+    replies = bot.say(sender, "/nlu_fallback")
     text = joined(replies)
     assert "没太理解" not in text
     assert len(replies) == 1 and "手机号码" in text, replies
