@@ -91,7 +91,7 @@ _ACTING: List[Tuple[re.Pattern, Optional[str]]] = [
     # 给我爸 / 为我妈 only with a cancelling verb: 给我爸开的会员 is the holder's own gift
     (re.compile(rf"(?:给|为){_MINE}(?P<rel>{_REL})(?:把)?(?:的)?(?:会员)?{_DO}"), "rel"),
     (re.compile(r"(?:我家|家里|家中|俺家|咱家)(?:的)?(?P<rel>老人|长辈|老人家)"), "rel"),
-    (re.compile(r"老人(?:家)?(?:不会|不懂|不太会|看不懂|弄不明白|不方便)"), None),
+    (re.compile(r"(?P<rel>老人)(?:家)?(?:不会|不懂|不太会|看不懂|弄不明白|不方便)"), "rel"),
     (re.compile(rf"代(?:为|替|人)?(?:{_DO}|退订|取消)|代办"), None),
 ]
 

@@ -19,7 +19,9 @@ from actions.proxy import (
     explain_before_prompt,
     proxy_answer,
 )
+from actions.sms.outbox import read_outbox
 from actions.verification import ActionAskPhoneNumber
+from identity import assertion
 from tests.conftest import entity, make_tracker
 
 # --- who acts for whom --------------------------------------------------------------------
@@ -53,7 +55,7 @@ ACTING = [
     ("帮我奶奶取消一下", "家里老人"),
     ("我家老人被扣了会员费", "家里老人"),
     ("家里老人被扣了会员费，我帮他退订", "家里老人"),
-    ("老人不会用手机，家属怎么退订", ANYONE),
+    ("老人不会用手机，家属怎么退订", "家里老人"),
     ("我爸的手机开了个会员，想帮他取消", "您父亲"),
     ("我妈手机上的会员怎么取消", "您母亲"),
     ("这个号码是我爸的", "您父亲"),
@@ -174,6 +176,32 @@ def test_a_holder_gets_the_usual_prompt(runtime) -> None:
     events = asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {}))
     assert _responses(dispatcher) == ["utter_ask_phone_number_for_cancel"]
     assert events == []
+
+
+def test_a_caller_for_someone_else_is_asked_for_the_number(runtime, outbox_path) -> None:
+    """On a call, the caller's own line is not the holder's: no code goes to it."""
+    conversation = "ivr:call-1"
+    tracker = make_tracker(
+        text="帮我妈取消会员", channel="ivr", sender_id=conversation, active_loop="cancel_form"
+    )
+    tracker.events[-1]["metadata"] = {
+        assertion.METADATA_KEY: assertion.sign(
+            runtime.settings.channel_assertion_key,
+            conversation_id=conversation,
+            phone="13800138000",
+            source="caller_id",
+            now=runtime.epoch(),
+        )
+    }
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionAskPhoneNumber().run(dispatcher, tracker, {}))
+    assert _responses(dispatcher) == [
+        EXPLAIN_RESPONSE,
+        "utter_privacy_notice",
+        "utter_ask_phone_number_generic_cancel",
+    ]
+    assert read_outbox(outbox_path) == []
+    assert not any(e.get("name") == "phone_number" for e in events)
 
 
 def test_explain_before_prompt_is_silent_for_a_holder(runtime) -> None:
