@@ -9,6 +9,7 @@ never authorise anything.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from typing import Any, Callable, Dict, List, Optional
 
@@ -189,7 +190,8 @@ def code_source(phone: str, tracker: Tracker, runtime: Runtime) -> Dict[str, Any
 
 
 def _seconds_until(moment: Any, runtime: Runtime) -> int:
-    return max(1, int((moment - runtime.clock()).total_seconds()))
+    # Rounded up: a wait said too short would end in another "too soon".
+    return max(1, math.ceil((moment - runtime.clock()).total_seconds()))
 
 
 def tell_limit(

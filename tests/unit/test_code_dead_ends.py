@@ -259,3 +259,11 @@ def test_resend_after_a_flow_dropped_the_slot_uses_the_conversations_number(
     # Never given a number: then, and only then, the number is asked for.
     _, said = run_action(ActionResendCode(), make_tracker(sender_id="rest:nobody"))
     assert responses(said) == ["utter_need_phone_first"]
+
+
+def test_the_wait_is_rounded_up_so_it_is_never_too_short(runtime, outbox_path, clock) -> None:
+    _give_number(ZHAO, SECOND)
+    clock.advance(seconds=12.5)
+    _, said = run_action(ActionResendCode(), _tracker(SECOND, {"phone_number": MASKED}))
+    assert responses(said) == ["utter_code_recently_sent"]
+    assert said.messages[0]["seconds"] == 48  # 47.5 s to go
