@@ -19,7 +19,7 @@ from tests.invariants.runner import Run, Runner
 from tests.invariants.search import Survey, survey
 from tests.invariants.server import clocked_served
 
-EXAMPLES = {False: 1500, True: 150}
+EXAMPLES = {False: 2000, True: 200}
 MAX_MOVES = 16
 SEED = 2026
 

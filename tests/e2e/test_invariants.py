@@ -7,9 +7,9 @@ case or ticket the user did not choose, never the same prompt three times in a r
 another way; at the end, forks of the conversation still reach a human and a cancellation.
 The first violation fails the test with hypothesis's shrunk sequence and its transcript.
 
-Size: INVARIANT_EXAMPLES sequences (default 150) of at most INVARIANT_MAX_MOVES moves
-(default 14); under CI=true the draw is derandomized. The bench runs it larger
-(`python -m bench.run --only invariants`).
+Size: INVARIANT_EXAMPLES sequences (default 250, about 2 minutes with the servers' start) of at
+most INVARIANT_MAX_MOVES moves (default 14); under CI=true the draw is
+derandomized. The bench runs it larger (`python -m bench.run --only invariants`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.invariants.search import check
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES = int(os.environ.get("INVARIANT_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("INVARIANT_EXAMPLES", "250"))
 MAX_MOVES = int(os.environ.get("INVARIANT_MAX_MOVES", "14"))
 
 
