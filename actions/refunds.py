@@ -133,19 +133,21 @@ def review_charges(
     offer = [c for c in considered if not c.refund_reference and qualifies(c)]
     spoken_of = {c.charge_id for c in filed + offer}
     ordinary = [c for c in charges if c.charge_id not in spoken_of and not c.after_cancellation]
+    which = ALL_CHARGES if len(ordinary) == len(charges) else OTHER_CHARGES
+    if offer:
+        # The refund request is the turn's one question: the explanation offers nothing.
+        if ordinary:
+            dispatcher.utter_message(response="utter_charge_explained_plain", which=which)
+        items = "、".join(_offer_item(c, runtime, today) for c in offer)
+        ask(dispatcher, tracker, OFFER_QUESTION, items=items)
+        return [SlotSet(OFFER_SLOT, [c.charge_id for c in offer])]
+    dispatcher.utter_message(
+        response="utter_complaint_channels", hotline=runtime.settings.operator_hotline
+    )
     if ordinary:
-        which = ALL_CHARGES if len(ordinary) == len(charges) else OTHER_CHARGES
-        # With a refund question in this turn, the explanation offers nothing: one question.
-        explained = "utter_charge_explained_plain" if offer else "utter_charge_explained"
-        dispatcher.utter_message(response=explained, which=which)
-    if not offer:
-        dispatcher.utter_message(
-            response="utter_complaint_channels", hotline=runtime.settings.operator_hotline
-        )
-        return no_offer
-    items = "、".join(_offer_item(c, runtime, today) for c in offer)
-    ask(dispatcher, tracker, OFFER_QUESTION, items=items)
-    return [SlotSet(OFFER_SLOT, [c.charge_id for c in offer])]
+        # Asks whether to cancel (turns/questions.py): last, so it is what the user answers.
+        ask(dispatcher, tracker, "utter_charge_explained", which=which)
+    return no_offer
 
 
 def offer_pending(tracker: Tracker) -> bool:

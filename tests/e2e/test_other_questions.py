@@ -55,15 +55,16 @@ def test_query_with_wrong_check_character(bot: Bot, sender: str) -> None:
     assert "校验位" in joined(replies)
 
 
-def test_unexpected_charge_opens_refund_case(fresh: Bot, sender: str) -> None:
-    """A charge after the cancellation: explained, and a refund case with its own number."""
+def test_unexpected_charge_offers_a_refund_request(fresh: Bot, sender: str) -> None:
+    """A charge after the cancellation: listed, and a refund request offered, not filed
+    (the yes and the case: tests/e2e/test_refund_consent.py)."""
     ask = fresh.say(sender, "都取消了怎么还扣我钱")
     assert "手机号" in joined(ask)
     fresh.say(sender, ZHANG)
     replies = fresh.say(sender, fresh.code_for(ZHANG))
     text = joined(replies)
-    assert "咪咕视频钻石会员" in text and "退款申请" in text and "RF" in text
-    assert "12315" in text
+    assert "咪咕视频钻石会员" in text and "提交退款申请吗" in text
+    assert "RF" not in text and fresh.store.state_of([]).refund_cases == {}
 
 
 def test_cancel_methods_and_law(bot: Bot, sender: str) -> None:

@@ -308,8 +308,8 @@ def test_review_of_another_named_membership_offers_nothing(runtime) -> None:
     assert _responses(dispatcher) == [
         "utter_charge_claim_not_found",
         "utter_charges_overview",
-        "utter_charge_explained",
         "utter_complaint_channels",
+        "utter_charge_explained",
     ]
     assert _refund_cases(runtime) == []
 
