@@ -3,6 +3,7 @@ refund request for those that qualify; a case is opened only after the user says
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -13,10 +14,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.asking import ask
-from actions.charge_claims import Claim, claim_words, local_day, matching, read_claim
+from actions.charge_claims import Claim, claim_words, local_day, matches, matching, read_claim
 from actions.forms import latest_entities
 from actions.outage import store_safe
-from actions.runtime import Runtime
+from actions.runtime import Runtime, get_runtime
 from actions.store.views import ChargeReview
 from actions.verification import answer_for_holder, touch_verification, verified_phone
 from turns.record import last_question
@@ -27,6 +28,10 @@ OFFER_QUESTION = "utter_refund_offer"
 CHARGE_INTENT = "report_unexpected_charge"
 # How the explanation of ordinary renewals refers to them.
 ALL_CHARGES, OTHER_CHARGES = "以上", "其他"
+# Answering the refund offer in words of its own ("帮我申请退款", "退吧"), not a bare yes;
+# any negation ("不用退了", "先不申请") is no consent.
+_FILE_WORDS = re.compile(r"退款|退钱|退回|退给我|帮我退|给我退|要退|退吧|退了吧|申请|提交|办理")
+_NEGATION = re.compile(r"不|别|没|算了|否|先等")
 
 
 def _intent(event: Dict[str, Any]) -> Optional[str]:
@@ -155,6 +160,20 @@ def offer_pending(tracker: Tracker) -> bool:
     return last_question(tracker.events) == OFFER_QUESTION
 
 
+def latest_claim(tracker: Tracker, runtime: Runtime) -> Claim:
+    """What the latest message alone describes ("只退网易云的", "昨天那笔"): narrows a yes."""
+    today = local_day(runtime.clock(), runtime.settings.timezone)
+    text = tracker.latest_message.get("text") or ""
+    return read_claim([text], today, latest_entities(tracker, "service"))
+
+
+def asks_to_file(tracker: Tracker) -> bool:
+    """Whether the latest message, right after the refund offer, asks for it in its own
+    words ("帮我申请退款吧") rather than describing another charge or saying no."""
+    text = tracker.latest_message.get("text") or ""
+    return offer_pending(tracker) and bool(_FILE_WORDS.search(text)) and not _NEGATION.search(text)
+
+
 def _offered_ids(tracker: Tracker) -> List[int]:
     value = tracker.get_slot(OFFER_SLOT) or []
     ids: List[int] = []
@@ -173,7 +192,7 @@ def file_offered_refunds(
 
     Opens nothing unless the previous turn asked utter_refund_offer. The offered ids come
     from a slot, so each is checked against the store for the holder proved in the store's
-    session. A membership named with the yes ("只退网易云的") narrows the offer to it.
+    session. What the yes itself describes ("只退网易云的", "15块那笔") narrows the offer.
     """
     cleared: List[EventType] = [SlotSet(OFFER_SLOT, None)]
     if not offer_pending(tracker):
@@ -183,13 +202,14 @@ def file_offered_refunds(
         ask(dispatcher, tracker, "utter_ask_phone_for_charge")
         return cleared + [SlotSet("goal", "charge")]
     charges = {c.charge_id: c for c in runtime.store.review_charges(phone, days=REVIEW_DAYS)}
-    named = latest_entities(tracker, "service")
+    narrowed = latest_claim(tracker, runtime)
+    tz = runtime.settings.timezone
     today = runtime.clock().date()
     said = opened = 0
     for charge_id in _offered_ids(tracker):
         charge = charges.get(charge_id)
-        if charge is None or (named and charge.product_name not in named):
-            continue  # not this holder's (or no longer listed), or not the one named
+        if charge is None or not matches(narrowed, charge, tz):
+            continue  # not this holder's (or no longer listed), or not the one described
         said += 1
         about = _about(charge, runtime, today)
         if not qualifies(charge):
@@ -226,6 +246,20 @@ def decline_refunds(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[
     return [SlotSet(OFFER_SLOT, None)]
 
 
+def _describes_offered(tracker: Tracker, runtime: Runtime) -> bool:
+    """Whether the latest message describes nothing, or something among the offered charges."""
+    claim = latest_claim(tracker, runtime)
+    if not claim.described():
+        return True
+    phone = verified_phone(tracker, runtime)
+    if not phone:
+        return True  # file_offered_refunds asks to verify again
+    offered = set(_offered_ids(tracker))
+    charges = runtime.store.review_charges(phone, days=REVIEW_DAYS)
+    tz = runtime.settings.timezone
+    return any(c.charge_id in offered and matches(claim, c, tz) for c in charges)
+
+
 class ActionReviewCharges(Action):
     """Handles 'charged although I cancelled' and unknown deductions."""
 
@@ -238,6 +272,10 @@ class ActionReviewCharges(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Reviews the verified holder's charges, or asks for the phone number first."""
+        runtime = get_runtime()
+        if asks_to_file(tracker) and _describes_offered(tracker, runtime):
+            # "帮我申请退款" right after the offer is its yes; reviewing again would loop.
+            return file_offered_refunds(tracker, dispatcher, runtime)
         offer: List[EventType] = []
 
         def answer(phone: str, runtime: Runtime) -> None:

@@ -399,3 +399,54 @@ def test_no_files_nothing_and_forgets_the_offer(runtime) -> None:
     assert texts(dispatcher) == ["好的，不提交退款申请。如有疑问可以说“转人工”。"]
     assert events == [SlotSet(OFFER_SLOT, None)]
     assert case_count(runtime) == 0
+
+
+# --- answering the offer in words of one's own ---------------------------------------------------
+
+
+def review_again(runtime: Any, tracker: Any, text: str, services: List[str] = ()) -> tuple:
+    """action_review_charges on a message classified report_unexpected_charge after the offer."""
+    again = make_tracker(
+        slots=tracker.slots,
+        intent="report_unexpected_charge",
+        text=text,
+        entities=[entity("service", s) for s in services],
+        events=list(tracker.events)[:-1],
+    )
+    return run_action(ActionReviewCharges(), again)
+
+
+@pytest.mark.parametrize("text", ["帮我申请退款吧", "好的，退款", "那就退吧", "提交吧"])
+def test_asking_for_the_offered_refund_in_words_files_it(runtime, text: str) -> None:
+    """Right after the offer, "帮我申请退款" (a charge report to the classifier) is its yes:
+    the case is opened instead of the same question again."""
+    tracker, _ = answer_offer(runtime, ZHAO, "怎么扣我钱了")
+    events, dispatcher = review_again(runtime, tracker, text)
+    assert responses(dispatcher)[0] == "utter_refund_case_opened"
+    assert case_count(runtime) == 1 and slot(events, OFFER_SLOT) is None
+
+
+@pytest.mark.parametrize("text", ["不用退了", "先不申请退款", "怎么又扣钱了"])
+def test_no_or_another_report_after_the_offer_files_nothing(runtime, text: str) -> None:
+    """A negation, or a report without asking for the refund, is no consent: reviewed again."""
+    tracker, _ = answer_offer(runtime, ZHAO, "怎么扣我钱了")
+    _, dispatcher = review_again(runtime, tracker, text)
+    assert "utter_refund_case_opened" not in responses(dispatcher)
+    assert case_count(runtime) == 0
+
+
+def test_asking_to_file_another_charge_reviews_it(runtime) -> None:
+    """申请退款 for a charge that was not offered (上个月30块): reviewed, said not found."""
+    tracker, _ = answer_offer(runtime, ZHAO, "怎么扣我钱了")
+    _, dispatcher = review_again(runtime, tracker, "我要申请退款，是上个月30块那笔")
+    assert responses(dispatcher)[0] == "utter_charge_claim_not_found"
+    assert case_count(runtime) == 0
+
+
+@pytest.mark.parametrize(("answer", "filed"), [("好的，20块那笔", True), ("好的，15块那笔", False)])
+def test_an_amount_said_with_the_yes_narrows_it(runtime, answer: str, filed: bool) -> None:
+    """The yes that names an amount files the offered charge of that amount only."""
+    tracker, _ = answer_offer(runtime, ZHANG, "都取消了怎么还扣我钱", answer=answer)
+    dispatcher = CollectingDispatcher()
+    file_offered_refunds(tracker, dispatcher, runtime)
+    assert case_count(runtime) == (1 if filed else 0)
