@@ -13,6 +13,7 @@ from actions import phrases
 from actions.asking import ask
 from actions.forms import latest_entities, named_services
 from actions.outage import audit_context, store_safe
+from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
 from actions.sms import SmsError
 from actions.sms import templates as sms_templates
@@ -123,6 +124,13 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """Counts consecutive misunderstandings; inside a form the form asks again instead."""
+        if proxy_answer(tracker, dispatcher):
+            # Not misunderstood: someone asking how to act for the holder gets the answer.
+            return [
+                SlotSet(PROXY_SLOT, True),
+                SlotSet("fallback_count", 0.0),
+                SlotSet("next_step", "listen"),
+            ]
         if tracker.active_loop_name:
             # The form asks its question again, worded as a second ask: one clear answer.
             return [SlotSet("next_step", "listen")]

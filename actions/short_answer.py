@@ -18,6 +18,7 @@ from actions import refunds
 from actions.asking import ask
 from actions.handoff import hand_off
 from actions.outage import store_safe
+from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
 from turns.questions import question
 from turns.record import last_question
@@ -54,6 +55,9 @@ class ActionShortAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         """One move per answer; the rules start a cancellation when next_step is `cancel`."""
+        if proxy_answer(tracker, dispatcher):
+            # "我是机主的老婆" is read as a yes; it asks whether they may act for the holder.
+            return [SlotSet(PROXY_SLOT, True)] + LISTEN
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent not in DEFAULT_MOVES:
             intent = "affirm"

@@ -171,8 +171,9 @@ def answer_for_holder(
     runtime = get_runtime()
     phone = verified_phone(tracker, runtime)
     if not phone:
+        events = explain_before_prompt(tracker, dispatcher)
         ask(dispatcher, tracker, ask_response)
-        return [SlotSet("goal", goal)]
+        return events + [SlotSet("goal", goal)]
     try:
         answer(phone, runtime)
     except StoreUnavailable:
