@@ -89,3 +89,16 @@ def test_no_to_the_offer_files_nothing(fresh: Bot, sender: str, answer: str) -> 
     declined = joined(fresh.say(sender, answer))
     assert "不提交退款申请" in declined, declined
     assert fresh.store.state_of([]).refund_cases == {}
+
+
+@pytest.mark.xfail(
+    reason="needs NLU: 帮我申请退款吧 is report_unexpected_charge (cancel_subscription today)",
+    strict=False,
+)
+def test_asking_for_the_refund_in_words_files_it(fresh: Bot, sender: str) -> None:
+    """帮我申请退款吧 after the offer files the case rather than asking the same again."""
+    offer = verified_review(fresh, sender, "都取消了怎么还扣我钱", ZHANG)
+    assert "提交退款申请吗" in offer, offer
+    filed = joined(fresh.say(sender, "帮我申请退款吧"))
+    match = REFUND_REFERENCE.search(filed)
+    assert match and cases_of(fresh, sender) == [match.group(0)], filed
