@@ -7,6 +7,7 @@ declines the human, after 需要我提交退款申请吗 declines the refund cas
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import refunds
 from actions.asking import ask
+from actions.forms import latest_entities
 from actions.handoff import hand_off
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
@@ -32,6 +34,15 @@ def _plain(domain: DomainDict, template: str) -> bool:
     """Whether a response has no variables, so it can be asked again as it is."""
     variations = (domain.get("responses") or {}).get(template) or []
     return bool(variations) and all("{" not in (v.get("text") or "") for v in variations)
+
+
+# "不要取消腾讯视频" / "先别关" refuse a cancellation; "腾讯视频不要了" asks for one.
+_KEEP = re.compile(r"(?:不要|别|不|先不|不用|不想)(?:再)?(?:帮我)?(?:取消|退订|退|关|停)")
+
+
+def not_wanted(text: str, services: List[str]) -> bool:
+    """Whether a no that names memberships means "cancel them" ("咪咕视频的会员不要了")."""
+    return bool(services) and not _KEEP.search(text or "")
 
 
 def move_for(intent: str, asked: str | None) -> str:
@@ -63,6 +74,9 @@ class ActionShortAnswer(Action):
             intent = "affirm"
         asked = last_question(tracker.events)
         move = move_for(intent, asked)
+        text = tracker.latest_message.get("text") or ""
+        if intent == "deny" and not_wanted(text, latest_entities(tracker, "service")):
+            move = "cancel"
         if move == "reask" and asked is not None and _plain(domain, asked):
             ask(dispatcher, tracker, asked)
             return LISTEN
@@ -77,6 +91,7 @@ class ActionShortAnswer(Action):
             "how_can_help": lambda: ask(dispatcher, tracker, "utter_how_can_help"),
         }
         if move == "cancel":
+            # The service slot (filled from this message, if it named any) tells the form what.
             return [SlotSet("goal", None), SlotSet("next_step", "cancel")]
         if move == "handoff":
             return hand_off(tracker, dispatcher)

@@ -118,11 +118,6 @@ def build() -> list:
                 {"active_loop": "cancel_form"},
             ],
         ),
-        # "咪咕视频的会员不要了": a no that names a membership asks for it to be cancelled.
-        rule(
-            "a membership said not to be wanted starts a cancellation",
-            activate("cancel_form", "deny", ["service"]),
-        ),
     ]
     rules += [
         rule("start a cancellation", activate("cancel_form", "cancel_subscription")),
@@ -197,24 +192,6 @@ def build() -> list:
                 rule(
                     f"give up inside {form}",
                     [{"intent": "deny"}, {"action": stop}, {"active_loop": None}],
-                    condition=[{"active_loop": form}],
-                )
-            )
-            # "爱奇艺不要了" in the middle of a flow: that membership is to be cancelled.
-            named = [{"intent": "deny", "entities": ["service"]}]
-            if form == "cancel_form":
-                named += [{"action": form}, {"active_loop": form}]
-            else:
-                named += [
-                    {"action": "action_deactivate_loop"},
-                    {"active_loop": None},
-                    {"action": "cancel_form"},
-                    {"active_loop": "cancel_form"},
-                ]
-            rules.append(
-                rule(
-                    f"a membership not wanted inside {form}",
-                    named,
                     condition=[{"active_loop": form}],
                 )
             )

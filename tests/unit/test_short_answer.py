@@ -10,7 +10,7 @@ import yaml
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.short_answer import ActionShortAnswer, move_for
+from actions.short_answer import ActionShortAnswer, move_for, not_wanted
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses
 
@@ -89,3 +89,35 @@ def test_yes_to_an_open_step_asks_it_again(runtime) -> None:
     _, said = _answer("affirm", "utter_ask_phone_for_charge", text="好的")
     assert said[-1] == "utter_ask_phone_for_charge"
     assert "utter_how_can_help" not in said
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted_cancelled"),
+    [
+        ("咪咕视频的会员不要了", True),
+        ("腾讯视频不要了", True),
+        ("绿钻不想要了", True),
+        ("不要取消腾讯视频", False),
+        ("先别关腾讯视频", False),
+        ("腾讯视频先不取消了", False),
+        ("不用退爱奇艺", False),
+    ],
+)
+def test_a_membership_not_wanted_is_told_from_one_kept(text: str, wanted_cancelled: bool) -> None:
+    """ "X不要了" asks for a cancellation; "不要取消X" refuses one."""
+    assert not_wanted(text, ["X"]) is wanted_cancelled
+    assert not not_wanted(text, [])
+
+
+def test_no_naming_a_membership_starts_its_cancellation(runtime) -> None:
+    """咪咕视频的会员不要了 (deny + service) → the rules start the cancel form."""
+    tracker = make_tracker(
+        intent="deny",
+        text="咪咕视频的会员不要了",
+        entities=[{"entity": "service", "value": "咪咕视频钻石会员"}],
+        events=[_user("你好"), _bot("utter_greet")],
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionShortAnswer().run(dispatcher, tracker, DOMAIN))
+    assert SlotSet("next_step", "cancel") in events
+    assert responses(dispatcher) == []
