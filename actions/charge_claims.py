@@ -34,14 +34,15 @@ _NUM = rf"(?:(?<![\d.])\d{{1,6}}(?:\.\d{{1,2}})?(?![\d])|(?<![{_CN}])[{_CN}]+(?:
 # Words counting something else: "扣了两次", "三个月", "一下", "5号".
 _COUNTED = "个次年月天日周号笔期下遍回位倍项条种家部张台份分秒点"
 _YUAN = re.compile(
-    rf"(?P<num>{_NUM})\s*(?:块(?!儿)|元|圆)(?:钱)?"
+    rf"(?P<num>{_NUM})\s*(?:块(?!儿)|元|圆|蚊)(?:钱)?"
     rf"(?:(?P<jiao>\d|[一二两三四五六七八九])(?:毛|角|(?![{_COUNTED}块元\d])))?"
 )
 _JIAO_ONLY = re.compile(rf"(?<![块元圆\d{_CN}])(?P<num>\d|[一二两三四五六七八九])(?:毛|角)钱?")
 _SIGN = re.compile(r"(?:[¥￥]|RMB|rmb|人民币)\s*(?P<num>\d{1,6}(?:\.\d{1,2})?)(?!\d)")
-# A bare number right after 扣 ("扣了我30"), when nothing says it counts something else.
+# A bare number right after 扣 ("扣了我30", "多了40", "收了我25"), when nothing says it
+# counts something else.
 _BARE = re.compile(
-    rf"扣(?:了|掉|走|去|款|费)*(?:我)?(?:的)?\s*(?:"
+    rf"(?:扣|多|收)(?:了|掉|走|去|款|费)*(?:我)?(?:的)?\s*(?:"
     rf"(?P<digits>(?<![\d.])\d{{1,6}}(?:\.\d{{1,2}})?)(?![\d.{_COUNTED}块元圆毛角])"
     rf"|(?P<cn>[{_CN}]+)(?=$|[\s,.!?，。！？、的是钱啊呀呢吧]))"
 )
@@ -81,6 +82,13 @@ _KINDS = (
     "few_before", "few_recent", "last_days", "day_word", "last_week", "this_week",
     "last_year", "this_year", "month", "day",
 )  # fmt: skip
+
+
+# Right after a time: the user says they cancelled then ("上周已经退了腾讯视频").
+_CANCELLED_THEN = re.compile(
+    r"\s*(?:我|就|都|已经|已|刚|才|早就|明明|也)*\s*"
+    r"(?:退订|取消|退了|退掉|关了|关掉|关闭|停了|解约)"
+)
 
 
 class ChargeLike(Protocol):
@@ -327,10 +335,17 @@ def _span(match: re.Match, today: date) -> Optional[Span]:
     return _relative(kind, match, today)
 
 
-def read_spans(text: str, today: date) -> List[Span]:
-    """The times a message names (上个月, 昨天, 12月5日, 3天前 …) as spans of local days."""
+def read_spans(text: str, today: date, charges_only: bool = False) -> List[Span]:
+    """The times a message names (上个月, 昨天, 12月5日, 3天前 …) as spans of local days.
+
+    With `charges_only`, a time that says when the user cancelled ("上周已经退了", "上个月都
+    取消了") is left out: the charge they ask about came after it, not in it.
+    """
     spans: List[Span] = []
-    for match in _SPAN.finditer(normalize(text)):
+    text = normalize(text)
+    for match in _SPAN.finditer(text):
+        if charges_only and _CANCELLED_THEN.match(text, match.end()):
+            continue
         span = _span(match, today)
         if span is not None and span not in spans:
             spans.append(span)
@@ -346,7 +361,7 @@ def read_claim(texts: Iterable[str], today: date, services: Iterable[str] = ()) 
         for amount in read_amounts(text or ""):
             if amount not in amounts:
                 amounts.append(amount)
-        for span in read_spans(text or "", today):
+        for span in read_spans(text or "", today, charges_only=True):
             if span not in spans:
                 spans.append(span)
     named: List[str] = []

@@ -118,6 +118,9 @@ def test_nothing_described_matches_everything() -> None:
         ("扣了两次15块", ["15"]),
         ("会员是15块一个月的，这个月扣了30", ["15", "30"]),
         ("30块，不对，是30元", ["30"]),
+        ("我这个月话费突然多了40", ["40"]),
+        ("點解仲扣我25蚊", ["25"]),
+        ("收了我二十五", ["25"]),
     ],
 )
 def test_amounts(text: str, amounts: list) -> None:
@@ -302,6 +305,22 @@ def test_spans(text: str, first: date, last: date) -> None:
 def test_no_span(text: str) -> None:
     """Durations, plans, impossible dates and the future name no span."""
     assert read_spans(text, TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("上个月已经退订了 这个月又扣了", ["这个月"]),
+        ("我上周已经退了腾讯视频 今天又扣了25块", ["今天"]),
+        ("上个月都取消了 这个月怎么还扣钱啊", ["这个月"]),
+        ("我12月1日就取消了，怎么还扣", []),
+        ("上个月扣了30", ["上个月"]),
+    ],
+)
+def test_when_the_user_cancelled_is_not_when_they_were_charged(text: str, words: list) -> None:
+    """A time followed by 退订/取消/退了 says when they cancelled: not part of the claim."""
+    assert [s.words for s in read_claim([text], TODAY).spans] == words
+    assert read_spans(text, TODAY)  # as a time, it is still read
 
 
 def test_the_words_of_a_span_are_the_users() -> None:
