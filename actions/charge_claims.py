@@ -91,6 +91,12 @@ _CANCELLED_THEN = re.compile(
 )
 
 
+# Asking for the refund in words, or not.
+_FILE_WORDS = re.compile(r"退款|退钱|退回|退给我|帮我退|给我退|要退|退吧|退了吧|申请|提交|办理")
+_NEGATION = re.compile(r"不|别|没|算了|否|先等")
+_QUESTION = re.compile(r"吗|么|\?|？|什么时候|多久|能不能|可不可以|是不是|怎样|如何|啥时")
+
+
 class ChargeLike(Protocol):
     """What matching needs of a charge (the store's ChargeReview has it)."""
 
@@ -369,6 +375,23 @@ def read_claim(texts: Iterable[str], today: date, services: Iterable[str] = ()) 
         if service and service not in named:
             named.append(service)
     return Claim(tuple(amounts), tuple(spans), tuple(named))
+
+
+def asks_for_refund(text: str) -> bool:
+    """Whether a message asks for a refund in words of its own ("帮我申请退款吧", "退钱"),
+    describing no charge and asking no question: right after a refund offer, its yes.
+
+    A negation ("不用退了"), a question ("钱什么时候退给我", "能退吗") or a description of a
+    charge ("退上个月30那笔") is not one: that is answered, or reviewed, instead.
+    """
+    text = normalize(text or "")
+    return (
+        bool(_FILE_WORDS.search(text))
+        and not _NEGATION.search(text)
+        and not _QUESTION.search(text)
+        and not read_amounts(text)
+        and _SPAN.search(text) is None
+    )
 
 
 def local_day(moment: datetime, tz: str) -> date:

@@ -3,7 +3,6 @@ refund request for those that qualify; a case is opened only after the user says
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -14,7 +13,15 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.asking import ask
-from actions.charge_claims import Claim, claim_words, local_day, matches, matching, read_claim
+from actions.charge_claims import (
+    Claim,
+    asks_for_refund,
+    claim_words,
+    local_day,
+    matches,
+    matching,
+    read_claim,
+)
 from actions.forms import latest_entities
 from actions.outage import store_safe
 from actions.runtime import Runtime, get_runtime
@@ -28,10 +35,6 @@ OFFER_QUESTION = "utter_refund_offer"
 CHARGE_INTENT = "report_unexpected_charge"
 # How the explanation of ordinary renewals refers to them.
 ALL_CHARGES, OTHER_CHARGES = "以上", "其他"
-# Answering the refund offer in words of its own ("帮我申请退款", "退吧"), not a bare yes;
-# any negation ("不用退了", "先不申请") is no consent.
-_FILE_WORDS = re.compile(r"退款|退钱|退回|退给我|帮我退|给我退|要退|退吧|退了吧|申请|提交|办理")
-_NEGATION = re.compile(r"不|别|没|算了|否|先等")
 
 
 def _intent(event: Dict[str, Any]) -> Optional[str]:
@@ -169,9 +172,11 @@ def latest_claim(tracker: Tracker, runtime: Runtime) -> Claim:
 
 def asks_to_file(tracker: Tracker) -> bool:
     """Whether the latest message, right after the refund offer, asks for it in its own
-    words ("帮我申请退款吧") rather than describing another charge or saying no."""
+    words ("帮我申请退款吧"), naming no membership and describing no charge: its yes."""
     text = tracker.latest_message.get("text") or ""
-    return offer_pending(tracker) and bool(_FILE_WORDS.search(text)) and not _NEGATION.search(text)
+    return (
+        offer_pending(tracker) and asks_for_refund(text) and not latest_entities(tracker, "service")
+    )
 
 
 def _offered_ids(tracker: Tracker) -> List[int]:
@@ -246,20 +251,6 @@ def decline_refunds(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[
     return [SlotSet(OFFER_SLOT, None)]
 
 
-def _describes_offered(tracker: Tracker, runtime: Runtime) -> bool:
-    """Whether the latest message describes nothing, or something among the offered charges."""
-    claim = latest_claim(tracker, runtime)
-    if not claim.described():
-        return True
-    phone = verified_phone(tracker, runtime)
-    if not phone:
-        return True  # file_offered_refunds asks to verify again
-    offered = set(_offered_ids(tracker))
-    charges = runtime.store.review_charges(phone, days=REVIEW_DAYS)
-    tz = runtime.settings.timezone
-    return any(c.charge_id in offered and matches(claim, c, tz) for c in charges)
-
-
 class ActionReviewCharges(Action):
     """Handles 'charged although I cancelled' and unknown deductions."""
 
@@ -273,7 +264,7 @@ class ActionReviewCharges(Action):
     ) -> List[EventType]:
         """Reviews the verified holder's charges, or asks for the phone number first."""
         runtime = get_runtime()
-        if asks_to_file(tracker) and _describes_offered(tracker, runtime):
+        if asks_to_file(tracker):
             # "帮我申请退款" right after the offer is its yes; reviewing again would loop.
             return file_offered_refunds(tracker, dispatcher, runtime)
         offer: List[EventType] = []

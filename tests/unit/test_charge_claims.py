@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from actions.charge_claims import (
     Claim,
     Span,
+    asks_for_refund,
     claim_words,
     cn_number,
     local_day,
@@ -459,3 +460,26 @@ def test_matching_keeps_order_and_only_agreeing_charges(charges: list, text: str
     """matching() is the charges that match(), in their order."""
     claim = read_claim([text], TODAY)
     assert matching(claim, charges, TZ) == [c for c in charges if matches(claim, c, TZ)]
+
+
+# --- asking for the refund in words ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["帮我申请退款吧", "申请退款", "好的，退款", "那就退吧", "提交吧", "我要退款 乱扣费",
+     "把多扣的钱退给我", "这笔扣费帮我退了", "退钱", "我要求全额退款", "帮我办理"],
+)  # fmt: skip
+def test_asking_for_the_refund(text: str) -> None:
+    """Words that ask for the refund, describing nothing: after the offer, a yes."""
+    assert asks_for_refund(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["不用退了", "先不申请", "算了别退了", "扣了钱能退回来吗", "钱什么时候退给我", "退款要多久？",
+     "我要申请退还多扣的20元", "上个月那笔帮我退了", "好的", "怎么又扣钱了", "", "取消腾讯视频"],
+)  # fmt: skip
+def test_not_asking_for_the_refund(text: str) -> None:
+    """A no, a question, a description of a charge or anything else is not that yes."""
+    assert not asks_for_refund(text)

@@ -426,9 +426,12 @@ def test_asking_for_the_offered_refund_in_words_files_it(runtime, text: str) -> 
     assert case_count(runtime) == 1 and slot(events, OFFER_SLOT) is None
 
 
-@pytest.mark.parametrize("text", ["不用退了", "先不申请退款", "怎么又扣钱了"])
+@pytest.mark.parametrize(
+    "text", ["不用退了", "先不申请退款", "怎么又扣钱了", "钱什么时候退给我", "退15块那笔"]
+)
 def test_no_or_another_report_after_the_offer_files_nothing(runtime, text: str) -> None:
-    """A negation, or a report without asking for the refund, is no consent: reviewed again."""
+    """A negation, a question, a report without asking for the refund or a description of
+    a charge is no consent: reviewed again (a described charge is offered again)."""
     tracker, _ = answer_offer(runtime, ZHAO, "怎么扣我钱了")
     _, dispatcher = review_again(runtime, tracker, text)
     assert "utter_refund_case_opened" not in responses(dispatcher)
