@@ -11,7 +11,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from actions.store.inspection import StoreState
 from actions.store.privacy import mask_phone
-from tests.invariants.moves import AFFIRM, SAY, Move
+from tests.invariants.moves import AFFIRM, SAY, TEXT, Move
+from tests.invariants.pools import pool
 from turns.questions import NOT_UNDERSTOOD, OTHER_WAYS, QUESTIONS, turn_question
 from turns.record import repeats_of
 
@@ -137,10 +138,27 @@ def sms_claims(turn: Turn) -> List[Violation]:
     ]
 
 
+def _said_from(move: Move, text: str, intent: str) -> bool:
+    # A literal text (regression tests) counts as drawn from the pool it is an example of.
+    if move.kind.startswith(TEXT):
+        return any(u.template == text for u in pool(intent))
+    return move.kind == (AFFIRM if intent == AFFIRM else SAY + intent)
+
+
+def says_yes(move: Move, text: str) -> bool:
+    """Whether the user's message was drawn from the yes (affirm) pool."""
+    return _said_from(move, text, AFFIRM)
+
+
+def asks_for_human(move: Move, text: str) -> bool:
+    """Whether the user's message was drawn from the request_human pool."""
+    return _said_from(move, text, "request_human")
+
+
 def chosen_effects(turn: Turn) -> List[Violation]:
     """No cancellation, refund case or ticket the user did not choose in this turn."""
     found = []
-    yes = turn.move.kind == AFFIRM
+    yes = says_yes(turn.move, turn.text)
     cancelled = set(turn.after.cancellations) - set(turn.before.cancellations)
     stopped = {
         sub
@@ -166,7 +184,7 @@ def chosen_effects(turn: Turn) -> List[Violation]:
             )
         )
     tickets = set(turn.after.tickets) - set(turn.before.tickets)
-    asked_human = turn.move.kind == SAY + "request_human" or (
+    asked_human = asks_for_human(turn.move, turn.text) or (
         yes and turn.asked_before in HANDOFF_OFFERS
     )
     if tickets and not asked_human:

@@ -37,7 +37,10 @@ PHONE_OWN, PHONE_OTHER, PHONE_UNKNOWN, PHONE_INVALID = (
     "phone_invalid",
 )
 CODE_RIGHT, CODE_WRONG = "code_right", "code_wrong"
-CHOICE, NOISE_KIND, SWITCH = "choice", "noise", "switch"
+CHOICE, NOISE_KIND, SWITCH, WAIT = "choice", "noise", "switch", "wait"
+# What a wait lets pass (seconds): the resend interval, a code's life, a verified session's
+# idle time, a lockout (actions/settings.py defaults). A sequence's waits stay under a day.
+WAITS = (65, 301, 601, 901)
 # A literal text (regression tests): {own}, {other}, {unknown} and {code} are filled in.
 TEXT = "text:"
 CANCEL_WITH_PHONE = "cancel_with_phone"
@@ -54,6 +57,7 @@ KINDS: Tuple[str, ...] = (
     CHOICE,
     NOISE_KIND,
     SWITCH,
+    WAIT,
     *(SAY + intent for intent in INTENTS),
     SAY + "cancel_subscription",
     SAY + "report_unexpected_charge",
@@ -187,7 +191,20 @@ def random_sequence(rng: random.Random, max_moves: int) -> Sequence:
     return Sequence(rng.choice(TEMPLATES), tuple(moves))
 
 
+def wait_seconds(move: Move) -> int:
+    """How long a wait move lets pass."""
+    return pick(WAITS, move.index)
+
+
 def said(*texts: str) -> Tuple[Move, ...]:
     """Moves of literal texts ({own}, {other}, {unknown}, {code} filled in); "<switch>" starts
-    a new conversation for the same user."""
-    return tuple(Move(SWITCH) if text == "<switch>" else Move(TEXT + text) for text in texts)
+    a new conversation for the same user, "<wait N>" lets N seconds pass (N one of WAITS)."""
+    moves = []
+    for text in texts:
+        if text == "<switch>":
+            moves.append(Move(SWITCH))
+        elif text.startswith("<wait "):
+            moves.append(Move(WAIT, WAITS.index(int(text[6:-1]))))
+        else:
+            moves.append(Move(TEXT + text))
+    return tuple(moves)

@@ -23,7 +23,6 @@ from tests.e2e.bot import Bot
 from tests.invariants import checks
 from tests.invariants.checks import Turn, Violation
 from tests.invariants.moves import (
-    AFFIRM,
     CANCEL_WITH_PHONE,
     PHONE_OTHER,
     PHONE_OWN,
@@ -31,10 +30,12 @@ from tests.invariants.moves import (
     SWITCH,
     TEMPLATES,
     TEXT,
+    WAIT,
     Move,
     Numbers,
     Sequence,
     text_of,
+    wait_seconds,
 )
 from turns.record import last_question, template_of
 
@@ -81,6 +82,12 @@ class Run:
         """The run as readable lines: each move, its text and responses, what broke."""
         lines = [f"holder like {self.sequence.template}; moves {list(self.sequence.moves)}"]
         for step in self.steps:
+            if step.move.kind == WAIT:
+                lines.append(f"  ({wait_seconds(step.move)} s pass)")
+                continue
+            if step.move.kind == SWITCH:
+                lines.append(f"  (the user continues in a new conversation {step.conversation})")
+                continue
             lines.append(f"  [{step.conversation}] {step.move!r} 用户：{step.text!r}")
             lines.append(f"      -> {step.responses}")
             lines += [f"      !! {v.kind}: {v.detail}" for v in step.violations]
@@ -210,6 +217,12 @@ class Runner:
                     conversation = self._new_conversation()
                 run.steps.append(Step(conversation.sender, move, "", [], []))
                 continue
+            if move.kind == WAIT:
+                # Time passes for the servers (codes expire, sessions idle out), not for Rasa.
+                self.offset += wait_seconds(move)
+                write_offset(self.clock_file, self.offset)
+                run.steps.append(Step(conversation.sender, move, "", [], []))
+                continue
             text = text_of(move, numbers, self._code_for(conversation, numbers))
             conversation.given += numbers_in(move, numbers)
             self.say(conversation.sender, text)
@@ -235,7 +248,7 @@ class Runner:
             found = checks.check_turn(turn)
             if set(after.refund_cases) - set(state.refund_cases):
                 conversation.refund_consent = False
-            elif move.kind == AFFIRM and turn.asked_before in checks.REFUND_OFFERS:
+            elif checks.says_yes(move, text) and turn.asked_before in checks.REFUND_OFFERS:
                 conversation.refund_consent = True
             state = after
             run.steps.append(Step(conversation.sender, move, text, turn.responses, found))
