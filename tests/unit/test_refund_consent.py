@@ -10,9 +10,12 @@ from typing import Any, Dict, List
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.charge_claims import local_day, matches, read_claim
 from actions.refunds import (
     OFFER_SLOT,
     ActionReviewCharges,
@@ -27,6 +30,7 @@ from tests.unit.action_helpers import prove_phone, responses, run_action, verifi
 from turns.questions import QUESTIONS
 
 ZHANG, ZHAO = "13800138000", "13600136000"
+TZ = "Asia/Shanghai"
 RESPONSES = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8")
 )["responses"]
@@ -453,3 +457,40 @@ def test_an_amount_said_with_the_yes_narrows_it(runtime, answer: str, filed: boo
     dispatcher = CollectingDispatcher()
     file_offered_refunds(tracker, dispatcher, runtime)
     assert case_count(runtime) == (1 if filed else 0)
+
+
+# --- whatever the user describes -----------------------------------------------------------------
+
+DESCRIPTIONS = st.lists(
+    st.sampled_from(
+        ["上个月", "昨天", "这个月", "11月22日", "十一月四号", "3天前", "上周", "30块", "¥20",
+         "二十五块", "15元", "扣了我58", "都取消了", "莫名其妙", ""]
+    ),
+    max_size=4,
+)  # fmt: skip
+MEMBERSHIPS = st.lists(
+    st.sampled_from(["咪咕视频钻石会员", "腾讯视频VIP", "QQ音乐绿钻", "网易云音乐黑胶VIP"]),
+    max_size=2,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@pytest.mark.parametrize("phone", [ZHANG, ZHAO])
+@given(parts=DESCRIPTIONS, services=MEMBERSHIPS)
+def test_a_review_never_files_and_offers_only_what_agrees(runtime, phone, parts, services) -> None:
+    """Whatever the description: no case is opened, at most one question and it comes last,
+    and the charges offered are exactly those that qualify and agree with the description."""
+    text = "，".join(parts) + "怎么扣我钱"
+    _, events, dispatcher = review(runtime, phone, text, services)
+    assert case_count(runtime) == 0
+    charges = runtime.store.review_charges(phone)
+    claim = read_claim([text], local_day(runtime.clock(), TZ), services)
+    agreeing = [c for c in charges if not claim.described() or matches(claim, c, TZ)]
+    expected = [c.charge_id for c in agreeing if c.after_cancellation or c.within_refund_window]
+    assert (slot(events, OFFER_SLOT) or []) == expected
+    said = responses(dispatcher)
+    assert ("utter_refund_offer" in said) == bool(expected)
+    assert ("utter_charge_claim_not_found" in said) == (claim.described() and not agreeing)
+    assert "utter_refund_case_opened" not in said
