@@ -22,6 +22,7 @@ from tests.invariants.server import clocked_served
 EXAMPLES = {False: 2000, True: 200}
 MAX_MOVES = 16
 SEED = 2026
+EFFECTS = ("cancellations", "refund_cases", "tickets", "sms")
 
 
 def section(found: Survey, seconds: float, runner: Runner) -> Dict[str, Any]:
@@ -35,6 +36,7 @@ def section(found: Survey, seconds: float, runner: Runner) -> Dict[str, Any]:
             by_kind[violation.kind][0] += 1
         for kind in {v.kind for v in run.violations}:
             by_kind[kind][1] += 1
+    effects = {name: sum(run.effects[name] for run in runs) for name in EFFECTS}
     notes = [
         "Sequences drawn by hypothesis from the NLU training examples of every intent, the "
         "sequence's own, another holder's, an unknown and invalid numbers, right and wrong "
@@ -55,6 +57,11 @@ def section(found: Survey, seconds: float, runner: Runner) -> Dict[str, Any]:
                 ],
             },
             {
+                "caption": "What the random users got done (the checks had something to judge)",
+                "columns": ["cancellations", "refund cases", "tickets", "SMS sent"],
+                "rows": [[effects[name] for name in EFFECTS]],
+            },
+            {
                 "caption": "Violations by kind (turns that broke it, sequences that broke it)",
                 "columns": ["invariant", "violations", "sequences"],
                 "rows": [[kind, counts[0], counts[1]] for kind, counts in by_kind.items()],
@@ -65,6 +72,7 @@ def section(found: Survey, seconds: float, runner: Runner) -> Dict[str, Any]:
             "sequences": len(runs),
             "turns": turns,
             "seconds": round(seconds, 1),
+            "effects": effects,
             "violations": {kind: counts[0] for kind, counts in by_kind.items()},
             "sequences_by_kind": {kind: counts[1] for kind, counts in by_kind.items()},
             "shortest": {kind: run.transcript() for kind, run in found.shortest.items()},

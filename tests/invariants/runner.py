@@ -77,6 +77,12 @@ class Run:
     violations: List[Violation] = field(default_factory=list)
     turns: int = 0
     seconds: float = 0.0
+    # What the turns did: cancellations, refund cases, tickets made, SMS sent (forks aside).
+    effects: Dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("cancellations", "refund_cases", "tickets", "sms"), 0
+        )
+    )
 
     def transcript(self) -> str:
         """The run as readable lines: each move, its text and responses, what broke."""
@@ -246,6 +252,7 @@ class Runner:
                 refund_consent=conversation.refund_consent,
             )
             found = checks.check_turn(turn)
+            _count_effects(run.effects, turn)
             if set(after.refund_cases) - set(state.refund_cases):
                 conversation.refund_consent = False
             elif checks.says_yes(move, text) and turn.asked_before in checks.REFUND_OFFERS:
@@ -275,6 +282,12 @@ class Runner:
             found += problems
         self.outbox.new_lines()
         return found
+
+
+def _count_effects(effects: Dict[str, int], turn: Turn) -> None:
+    for name in ("cancellations", "refund_cases", "tickets"):
+        effects[name] += len(set(getattr(turn.after, name)) - set(getattr(turn.before, name)))
+    effects["sms"] += len(turn.sent)
 
 
 def numbers_in(move: Move, numbers: Numbers) -> List[str]:
