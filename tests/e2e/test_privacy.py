@@ -71,6 +71,6 @@ def test_full_conversations_leave_no_phone_or_code_behind(logged) -> None:
             if secret in ("0013", "0139"):
                 continue
             assert secret not in content, f"{secret!r} found in {name}"
-        assert not re.search(r"(?<![\d.])1[3-9]\d{9}(?!\d)", content), f"a phone number in {name}"
+        assert not re.search(r"(?<![0-9a-fA-F.])1[3-9]\d{9}(?![0-9a-fA-F])", content), f"a phone number in {name}"
         for spoken in (LI_SPOKEN, json.dumps(LI_SPOKEN)[1:-1]):
             assert spoken not in content, f"the spoken number in {name}"
