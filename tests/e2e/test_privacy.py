@@ -17,6 +17,9 @@ from tests.e2e.bot import find_reference
 from tests.e2e.debug_servers import debug_servers, written
 
 pytestmark = pytest.mark.e2e
+# A mobile number anywhere, except inside a decimal fraction (a confidence 0.188546…) or a hex
+# message id.
+LOOSE_PHONE = re.compile(r"(?<![0-9a-fA-F.])1[3-9]\d{9}(?![0-9a-fA-F])")
 
 ZHANG = "13800138000"
 LI = "13900139000"
@@ -71,6 +74,6 @@ def test_full_conversations_leave_no_phone_or_code_behind(logged) -> None:
             if secret in ("0013", "0139"):
                 continue
             assert secret not in content, f"{secret!r} found in {name}"
-        assert not re.search(r"(?<![0-9a-fA-F.])1[3-9]\d{9}(?![0-9a-fA-F])", content), f"a phone number in {name}"
+        assert not LOOSE_PHONE.search(content), f"a phone number in {name}"
         for spoken in (LI_SPOKEN, json.dumps(LI_SPOKEN)[1:-1]):
             assert spoken not in content, f"the spoken number in {name}"
