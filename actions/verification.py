@@ -41,6 +41,9 @@ _SESSION_REUSE_SECONDS = 1.0
 _IDENTITY_CACHE = "_store_identity"
 # What the user hears when the store refuses a code: locked here, or a ceiling reached (the
 # number's: the holder's own channels still work and are named; or this source's).
+# Messages that leave a flow rather than answer it: an expired identity is not proved again
+# for them (转人工 gets a human, not a new code).
+LEAVING_INTENTS = frozenset({"request_human", "goodbye", "deny"})
 LIMIT_RESPONSES = {
     "locked": "utter_phone_locked",
     "hourly_limit": "utter_code_hourly_limit",
@@ -307,6 +310,9 @@ class VerificationSlots:
         runtime = get_runtime()
         if tracker.get_slot("verification_code") != CODE_PLACEHOLDER:
             return {}
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent in LEAVING_INTENTS:
+            return {}  # the form lets go of the message and the rules answer it
         try:
             if verified_phone(tracker, runtime):
                 return {}

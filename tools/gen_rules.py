@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # intent -> action that answers it outside any form
 ANSWERS = {
-    "greet": "utter_greet",
+    "greet": "action_greet",
     "goodbye": "utter_goodbye",
-    "thank": "utter_you_are_welcome",
+    "thank": "action_thank",
     "check_subscription": "action_check_subscriptions",
     "query_cancellation": "action_query_cancellation",
     "ask_cancel_methods": "action_cancel_methods",

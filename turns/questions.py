@@ -82,6 +82,10 @@ OTHER_WAYS: FrozenSet[str] = frozenset(
         "utter_handoff",
         "utter_code_hourly_limit",
         "utter_code_daily_limit",
+        "utter_code_source_limit",
+        "utter_code_sms_failed",
+        "utter_phone_locked",
+        "utter_proxy_ways",
     }
 )
 
