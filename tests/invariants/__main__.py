@@ -40,7 +40,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             found = survey(runner, args.examples, args.max_moves, seed=args.seed)
             seconds = time.perf_counter() - started
             sequences, turns, kinds = tally(found.runs)
-            print(f"{sequences} sequences, {turns} turns, {seconds:.0f} s, violations: {kinds}")
+            effects = {
+                name: sum(run.effects[name] for run in found.runs) for name in found.runs[0].effects
+            }
+            print(f"{sequences} sequences, {turns} turns, {seconds:.0f} s, effects: {effects}")
+            print(f"violations: {kinds}")
             for kind, run in sorted(found.shortest.items()):
                 print(f"\n=== shortest {kind}\n{run.transcript()}", flush=True)
             if not args.no_shrink:

@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 from hypothesis import strategies as st
 
 from tests.invariants.pools import NOISE, garble, pick, pool, utterances
+from turns.questions import QUESTIONS
 
 SAY = "say:"
 # Intents whose examples are said as they are (no number or code in them).
@@ -38,6 +39,9 @@ PHONE_OWN, PHONE_OTHER, PHONE_UNKNOWN, PHONE_INVALID = (
 )
 CODE_RIGHT, CODE_WRONG = "code_right", "code_wrong"
 CHOICE, NOISE_KIND, SWITCH, WAIT = "choice", "noise", "switch", "wait"
+# A cooperative answer to the question just asked (a number, the code, a yes, the first one):
+# without it random users would seldom get as far as a confirmation or a refund offer.
+ANSWER = "answer"
 # What a wait lets pass (seconds): the resend interval, a code's life, a verified session's
 # idle time, a lockout (actions/settings.py defaults). A sequence's waits stay under a day.
 WAITS = (65, 301, 601, 901)
@@ -47,7 +51,8 @@ CANCEL_WITH_PHONE = "cancel_with_phone"
 # Intents whose examples are a user's choice (never garbled into noise).
 CHOSEN_INTENTS = frozenset({"affirm", "deny", "request_human"})
 
-# Drawn uniformly from this list: repeats weigh the moves that move a conversation forward.
+# Half the moves are cooperative answers (ANSWER); the others are drawn uniformly from this
+# list, where repeats weigh the moves that move a conversation forward.
 KINDS: Tuple[str, ...] = (
     SAY + "cancel_subscription",
     PHONE_OWN,
@@ -100,7 +105,10 @@ class Sequence:
 
 def moves_strategy(max_moves: int) -> st.SearchStrategy:
     """Lists of 1..max_moves moves."""
-    move = st.builds(Move, st.sampled_from(KINDS), st.integers(0, 999))
+    index = st.integers(0, 999)
+    move = st.one_of(
+        st.builds(Move, st.sampled_from(KINDS), index), st.builds(Move, st.just(ANSWER), index)
+    )
     return st.lists(move, min_size=1, max_size=max_moves).map(tuple)
 
 
@@ -139,9 +147,29 @@ def invalid_phone(index: int, phone: str) -> str:
     return (phone[:10], phone + "8", "0" + phone[1:], "2" + phone[1:])[index % 4]
 
 
-def text_of(move: Move, numbers: Numbers, code: Optional[str]) -> str:
-    """What the user types for `move`; `code` is the code the outbox last sent them, if any."""
+def _answer(index: int, numbers: Numbers, code: Optional[str], asked: Optional[str]) -> str:
+    about = QUESTIONS[asked].about if asked in QUESTIONS else None
+    if about in ("phone", "reference_or_phone"):
+        return _with_phone(index, numbers.own)
+    if about == "code":
+        return code or wrong_code(index, None)
+    if about in ("which_membership", "which_to_cancel"):
+        return ("1", "第一个", "2", "都要")[index % 4]
+    if about == "reason":
+        return ("太贵了", "不怎么用", "跳过")[index % 3]
+    if about in ("confirm_cancel", "refund", "human", "cancel_another", "anything_else"):
+        return pick(pool(AFFIRM), index).template
+    # Nothing asked, or an open "what for": a request that starts a flow.
+    intent = ("cancel_subscription", "report_unexpected_charge", "check_subscription")[index % 3]
+    return pick(pool(intent), index // 3).template
+
+
+def text_of(move: Move, numbers: Numbers, code: Optional[str], asked: Optional[str] = None) -> str:
+    """What the user types for `move`; `code` is the code the outbox last sent them, if any,
+    `asked` the question the bot's last turn asked (turns.questions)."""
     kind, index = move.kind, move.index
+    if kind == ANSWER:
+        return _answer(index, numbers, code, asked)
     if kind.startswith(TEXT):
         right = code or wrong_code(index, None)
         fill = {"own": numbers.own, "other": numbers.other, "unknown": numbers.unknown}
@@ -187,7 +215,10 @@ def text_of(move: Move, numbers: Numbers, code: Optional[str]) -> str:
 def random_sequence(rng: random.Random, max_moves: int) -> Sequence:
     """A sequence drawn without hypothesis (for quick runs)."""
     count = rng.randint(1, max_moves)
-    moves: List[Move] = [Move(rng.choice(KINDS), rng.randint(0, 999)) for _ in range(count)]
+    moves: List[Move] = [
+        Move(ANSWER if rng.random() < 0.5 else rng.choice(KINDS), rng.randint(0, 999))
+        for _ in range(count)
+    ]
     return Sequence(rng.choice(TEMPLATES), tuple(moves))
 
 

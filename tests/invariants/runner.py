@@ -23,6 +23,7 @@ from tests.e2e.bot import Bot
 from tests.invariants import checks
 from tests.invariants.checks import Turn, Violation
 from tests.invariants.moves import (
+    ANSWER,
     CANCEL_WITH_PHONE,
     PHONE_OTHER,
     PHONE_OWN,
@@ -37,6 +38,7 @@ from tests.invariants.moves import (
     text_of,
     wait_seconds,
 )
+from turns.questions import turn_question
 from turns.record import last_question, template_of
 
 # How far the clock moves before each sequence: past every code ceiling's day.
@@ -112,6 +114,8 @@ class _Conversation:
     given: List[str] = field(default_factory=list)
     refund_consent: bool = False
     turns: int = 0
+    # The question the bot's last turn asked.
+    asked: Optional[str] = None
 
 
 class OutboxTail:
@@ -229,8 +233,8 @@ class Runner:
                 write_offset(self.clock_file, self.offset)
                 run.steps.append(Step(conversation.sender, move, "", [], []))
                 continue
-            text = text_of(move, numbers, self._code_for(conversation, numbers))
-            conversation.given += numbers_in(move, numbers)
+            text = text_of(move, numbers, self._code_for(conversation, numbers), conversation.asked)
+            conversation.given += numbers_in(move, numbers, text)
             self.say(conversation.sender, text)
             conversation.turns += 1
             run.turns += 1
@@ -258,6 +262,7 @@ class Runner:
             elif checks.says_yes(move, text) and turn.asked_before in checks.REFUND_OFFERS:
                 conversation.refund_consent = True
             state = after
+            conversation.asked = turn_question(turn.responses)
             run.steps.append(Step(conversation.sender, move, text, turn.responses, found))
             run.violations += found
         if reach and conversation.turns:
@@ -290,8 +295,10 @@ def _count_effects(effects: Dict[str, int], turn: Turn) -> None:
     effects["sms"] += len(turn.sent)
 
 
-def numbers_in(move: Move, numbers: Numbers) -> List[str]:
-    """The sequence's numbers a move gives."""
+def numbers_in(move: Move, numbers: Numbers, text: str = "") -> List[str]:
+    """The sequence's numbers a move gives (`text`: what was said for it)."""
+    if move.kind == ANSWER:
+        return [numbers.own] if numbers.own in text.replace(" ", "") else []
     if move.kind.startswith(TEXT):
         names = ("own", "other", "unknown")
         return [getattr(numbers, name) for name in names if f"{{{name}}}" in move.kind]
