@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+from actions.charge_claims import asks_for_refund
 from actions.store.inspection import StoreState
 from actions.store.privacy import mask_phone
 from tests.invariants.moves import AFFIRM, SAY, Move
@@ -156,6 +157,14 @@ def asks_for_human(move: Move, text: str) -> bool:
     return _said_from(move, text, "request_human")
 
 
+def consents_to_refund(move: Move, text: str, asked_before: Optional[str]) -> bool:
+    """Whether the message answers a refund offer with a yes, or by asking for the refund in
+    words (actions.charge_claims.asks_for_refund, what the dialogue takes for its yes)."""
+    if asked_before not in REFUND_OFFERS:
+        return False
+    return says_yes(move, text) or asks_for_refund(text)
+
+
 def chosen_effects(turn: Turn) -> List[Violation]:
     """No cancellation, refund case or ticket the user did not choose in this turn."""
     found = []
@@ -175,7 +184,7 @@ def chosen_effects(turn: Turn) -> List[Violation]:
             )
         )
     refunds = set(turn.after.refund_cases) - set(turn.before.refund_cases)
-    consent = turn.refund_consent or (yes and turn.asked_before in REFUND_OFFERS)
+    consent = turn.refund_consent or consents_to_refund(turn.move, turn.text, turn.asked_before)
     if refunds and not consent:
         found.append(
             Violation(

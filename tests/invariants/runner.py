@@ -259,7 +259,7 @@ class Runner:
             _count_effects(run.effects, turn)
             if set(after.refund_cases) - set(state.refund_cases):
                 conversation.refund_consent = False
-            elif checks.says_yes(move, text) and turn.asked_before in checks.REFUND_OFFERS:
+            elif checks.consents_to_refund(move, text, turn.asked_before):
                 conversation.refund_consent = True
             state = after
             conversation.asked = turn_question(turn.responses)

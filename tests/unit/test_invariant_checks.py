@@ -123,6 +123,9 @@ def test_a_refund_case_only_after_a_yes_to_the_offer_and_a_ticket_only_when_aske
     assert kinds(turn(["utter_refund_case_opened"], yes, None, after=refund)) == [
         checks.UNCHOSEN_REFUND
     ]
+    in_words = turn(["utter_refund_case_opened"], Move(NOISE_KIND), "utter_refund_offer", refund)
+    in_words.text = "帮我申请退款吧"
+    assert kinds(in_words) == []
     late = turn(
         ["utter_refund_case_opened"], Move(CODE_RIGHT), "utter_ask_verification_code", refund
     )
