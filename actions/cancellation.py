@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
-from actions.asking import ask_step
+from actions.asking import ask, ask_step
 from actions.forms import active_choices
 from actions.outage import audit_context, store_safe
 from actions.runtime import Runtime, get_runtime
@@ -19,6 +19,7 @@ from actions.sms import SmsError
 from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification, verified_phone
+from turns.record import said_this_turn
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,9 @@ class ActionCancelSubscription(Action):
         if note in ("already_cancelled", "app_store"):
             return events + self._next(tracker, dispatcher, batch)
         if note == "unavailable" or not tracker.get_slot("subscription_id"):
+            if not said_this_turn(tracker.events):
+                # The form ended with nothing to act on and nothing said: never a silent turn.
+                ask(dispatcher, tracker, "utter_how_can_help")
             return events + [SlotSet("next_step", "listen")]
 
         try:

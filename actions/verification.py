@@ -28,6 +28,7 @@ from actions.sms import SmsError
 from actions.sms import templates as sms_templates
 from actions.store.errors import StoreUnavailable
 from identity import assertion as assertions
+from redaction.text import REDACTED
 from turns.record import repeats_of
 
 logger = logging.getLogger(__name__)
@@ -308,7 +309,8 @@ class VerificationSlots:
     ) -> Dict[str, Any]:
         """An identity proved earlier but now expired is proved again with a new code."""
         runtime = get_runtime()
-        if tracker.get_slot("verification_code") != CODE_PLACEHOLDER:
+        # A code given in an earlier turn comes back from the tracker store redacted.
+        if tracker.get_slot("verification_code") not in (CODE_PLACEHOLDER, REDACTED):
             return {}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent in LEAVING_INTENTS:
@@ -317,9 +319,11 @@ class VerificationSlots:
             if verified_phone(tracker, runtime):
                 return {}
             phone = pending_phone(tracker, runtime)
-            dispatcher.utter_message(response="utter_verification_expired")
             if phone is None:
+                # Nothing to prove again here (no number this conversation gave): the form
+                # simply asks for the number, with its own words.
                 return {"verification_code": None, "phone_number": None}
+            dispatcher.utter_message(response="utter_verification_expired")
             outcome = send_code(phone, tracker, dispatcher, runtime, resend=True)
         except StoreUnavailable:
             dispatcher.utter_message(response="utter_system_busy")
@@ -350,6 +354,8 @@ class VerificationSlots:
         a lost SMS): what was said tells when and how to go on, the next step is the code,
         and 重新发送 sends one to this number later.
         """
+        if slot_value is None:
+            return {"phone_number": None}  # cleared by this step itself: the form asks again
         runtime = get_runtime()
         phone = clean_phone(slot_value)
         try:
@@ -387,6 +393,8 @@ class VerificationSlots:
         domain: DomainDict,
     ) -> Dict[str, Any]:
         """Checks the code against the store; never repeats it back."""
+        if slot_value is None:
+            return {"verification_code": None}  # cleared by this step itself
         runtime = get_runtime()
         try:
             if slot_value == CODE_PLACEHOLDER and verified_phone(tracker, runtime):

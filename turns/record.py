@@ -70,3 +70,14 @@ def repeats_of(events: Sequence[Event], prompt: str, current: Sequence[str] = ()
             break
         count += 1
     return count
+
+
+def said_this_turn(events: Sequence[Event]) -> bool:
+    """Whether the bot has said anything since the latest user message."""
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            return False
+        if kind == "bot":
+            return True
+    return False

@@ -60,10 +60,6 @@ def test_the_same_cancel_request_twice_at_the_phone_prompt_gets_an_answer(
     holds(run, checks.NO_WAY_TO_CANCEL)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="not fixed yet: how_can_help, how_can_help, greet in a row, no other way",
-)
 def test_the_open_question_is_not_asked_three_times_without_another_way(
     invariant_runner: Runner,
 ) -> None:
@@ -72,10 +68,6 @@ def test_the_open_question_is_not_asked_three_times_without_another_way(
     holds(run, checks.PROMPT_THREE_TIMES)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="not fixed yet: 转人工 after the idle time resends a code, reads it as a code",
-)
 def test_a_human_is_reached_once_the_verified_session_idled_out(invariant_runner: Runner) -> None:
     """Found: 转人工 after the verified session's idle time got "verification expired", an
     invalid-number message and a phone prompt instead of a human (forks of a verified
@@ -88,10 +80,6 @@ def test_a_human_is_reached_once_the_verified_session_idled_out(invariant_runner
     holds(run, checks.NO_WAY_TO_HUMAN)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="not fixed yet: the unverified copy at the list answers nothing",
-)
 def test_a_fork_at_the_membership_list_still_reaches_a_cancellation(
     invariant_runner: Runner,
 ) -> None:
