@@ -72,6 +72,10 @@ class ActionShortAnswer(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent not in DEFAULT_MOVES:
             intent = "affirm"
+        if tracker.active_loop_name:
+            # A bare yes to a form's own open question ("好嘞" to the reason): the form asks it
+            # again in its own words, so nothing is added here (one question a turn).
+            return LISTEN
         asked = last_question(tracker.events)
         move = move_for(intent, asked)
         text = tracker.latest_message.get("text") or ""

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.asking import ask
+from actions.asking import ask, ask_step
 
 
 class ActionGreet(Action):
@@ -40,4 +40,19 @@ class ActionThank(Action):
     ) -> List[EventType]:
         """Answers thanks and asks whether anything else is needed."""
         ask(dispatcher, tracker, "utter_you_are_welcome")
+        return []
+
+
+class ActionAskCancelReason(Action):
+    """The reason form's one question, worded as a second ask when it comes again."""
+
+    def name(self) -> str:
+        """Action name."""
+        return "action_ask_cancel_reason"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Asks why; the second time with examples and how to skip."""
+        ask_step(dispatcher, tracker, "utter_ask_cancel_reason", "utter_ask_reason_again")
         return []

@@ -60,6 +60,7 @@ QUESTIONS: Dict[str, Question] = {
     "utter_ask_cancel_confirmed": _q(YES_NO, "confirm_cancel", flow=True),
     "utter_ask_confirm_again": _q(YES_NO, "confirm_cancel", flow=True),
     "utter_ask_cancel_reason": _q(OPEN, "reason", flow=True),
+    "utter_ask_reason_again": _q(OPEN, "reason", flow=True),
 }
 
 # Offers made in passing ("我可以帮您取消"): not questions (a turn may hold one beside its
