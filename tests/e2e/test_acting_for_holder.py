@@ -119,11 +119,6 @@ def test_a_child_asking_for_parents(fresh: Bot, sender: str) -> None:
     assert "权益照常保留" not in text
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs lead's routing: these are read as affirm/deny (action_short_answer) or "
-    "nlu_fallback (action_handle_fallback); both should call actions.proxy.proxy_answer first",
-)
 @pytest.mark.parametrize(
     "text",
     ["我是机主的老婆", "机主是我妈", "不是机主本人可以办理吗", "我是机主老婆，想退订他的会员"],
@@ -134,11 +129,6 @@ def test_saying_who_one_is_gets_the_explanation(fresh: Bot, sender: str, text: s
     assert CONSENT in said and "没太理解" not in said, said
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the charge/check prompt (verification.answer_for_holder) to call "
-    "actions.proxy.explain_before_prompt before it asks",
-)
 def test_a_charge_on_a_parents_number(fresh: Bot, sender: str) -> None:
     """家里老人被扣了会员费，我帮他退订 → the explanation before the phone for the charge."""
     texts = fresh.say(sender, "家里老人被扣了会员费，我帮他退订")

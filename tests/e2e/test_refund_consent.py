@@ -15,8 +15,6 @@ pytestmark = pytest.mark.e2e
 ZHANG, ZHAO = "13800138000", "13600136000"
 REPORTED = "你好，我上个月莫名其妙被扣了30块钱，是什么情况"
 REFUND_REFERENCE = re.compile(r"RF\d{8}[0-9A-HJKMNP-TV-Z]{6}")
-NEEDS_SHORT_ANSWER = pytest.mark.xfail(reason="needs action_short_answer", strict=False)
-
 
 def joined(texts: List[str]) -> str:
     return "\n".join(texts)
@@ -57,7 +55,6 @@ def test_a_refund_is_offered_and_not_filed_before_the_answer(fresh: Bot, sender:
     assert fresh.store.state_of([]).refund_cases == {}
 
 
-@NEEDS_SHORT_ANSWER
 def test_yes_to_the_offer_files_the_case(fresh: Bot, sender: str) -> None:
     """好的 after the offer: one case, its number said, with the complaint channels."""
     offer = verified_review(fresh, sender, "都取消了怎么还扣我钱", ZHANG)
@@ -69,7 +66,6 @@ def test_yes_to_the_offer_files_the_case(fresh: Bot, sender: str) -> None:
     assert "12315" in filed
 
 
-@NEEDS_SHORT_ANSWER
 def test_yes_to_a_described_charge_files_it(fresh: Bot, sender: str) -> None:
     """昨天被扣了15块 (13600136000): the ¥15 line is pointed out and offered; 可以 files it."""
     offer = verified_review(fresh, sender, "昨天莫名其妙被扣了15块钱，怎么回事", ZHAO)
@@ -80,7 +76,6 @@ def test_yes_to_a_described_charge_files_it(fresh: Bot, sender: str) -> None:
     assert match and cases_of(fresh, sender) == [match.group(0)], filed
 
 
-@NEEDS_SHORT_ANSWER
 @pytest.mark.parametrize("answer", ["不用了", "算了"])
 def test_no_to_the_offer_files_nothing(fresh: Bot, sender: str, answer: str) -> None:
     """A no after the offer: said so, nothing filed."""
@@ -91,10 +86,6 @@ def test_no_to_the_offer_files_nothing(fresh: Bot, sender: str, answer: str) -> 
     assert fresh.store.state_of([]).refund_cases == {}
 
 
-@pytest.mark.xfail(
-    reason="needs NLU: 帮我申请退款吧 is report_unexpected_charge (cancel_subscription today)",
-    strict=False,
-)
 def test_asking_for_the_refund_in_words_files_it(fresh: Bot, sender: str) -> None:
     """帮我申请退款吧 after the offer files the case rather than asking the same again."""
     offer = verified_review(fresh, sender, "都取消了怎么还扣我钱", ZHANG)
