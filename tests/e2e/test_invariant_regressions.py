@@ -118,3 +118,46 @@ def test_a_yes_after_the_charges_overview_gets_an_answer(invariant_runner: Runne
     )
     run = invariant_runner.run(Sequence(ZHAO, said(*texts)))
     holds(run, checks.SILENT_TURN)
+
+
+def test_greeting_three_times_gets_another_way(invariant_runner: Runner) -> None:
+    """Found (bench): 你好你好 three times got the greeting's question three times."""
+    run = invariant_runner.run(Sequence(ZHANG, said("你好你好", "你好你好", "你好你好")))
+    holds(run, checks.PROMPT_THREE_TIMES)
+
+
+def test_a_cancel_request_after_nothing_left_to_cancel_gets_an_answer(
+    invariant_runner: Runner,
+) -> None:
+    """Found (bench): a holder with no membership asks again to cancel once verified."""
+    run = invariant_runner.run(
+        Sequence(
+            "13700137000",
+            said("我要退会员 现在就退", "俺的号{own}", "{code}", "我要退会员 现在就退"),
+        )
+    )
+    holds(run, checks.SILENT_TURN)
+
+
+@pytest.mark.xfail(strict=False, reason="open: a cancel request at the confirmation cancels")
+def test_a_cancel_request_at_the_confirmation_is_not_taken_for_the_yes(
+    invariant_runner: Runner,
+) -> None:
+    """Found (bench): at 确认要取消QQ音乐绿钻的自动续费吗, 取消自动续废 (a cancel request, not a
+    yes) cancelled. By the invariant only a yes confirms; if the dialogue means a repeated
+    request to be the yes, the lead changes the definition (tests/invariants/checks.py)."""
+    texts = (
+        "取肖绿钻",
+        "手机 {own}",
+        "{code}",
+        "小助手你好",
+        "网易云的连续包月帮我停掉",
+        "1",
+        "不明扣费",
+        "👌 确认",
+        "{own} 取消QQ音乐绿钻自动续费",
+        "号码是{own}",
+        "取消自动续废",
+    )
+    run = invariant_runner.run(Sequence(ZHANG, said(*texts)))
+    holds(run, checks.UNCHOSEN_CANCELLATION)
