@@ -157,6 +157,16 @@ def pending_phone(tracker: Tracker, runtime: Runtime) -> Optional[str]:
     return phone
 
 
+def _another_number_given(tracker: Tracker, current: str) -> bool:
+    """Whether the latest message gives a valid number other than the verified one."""
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == "phone_number":
+            given = clean_phone(entity.get("value"))
+            if given is not None and given != current:
+                return True
+    return False
+
+
 def touch_verification(tracker: Tracker, runtime: Runtime) -> List[EventType]:
     """Notes the last verified activity in the slot (a cache: the store's session decides)."""
     if verified_phone(tracker, runtime):
@@ -301,8 +311,15 @@ class VerificationSlots:
             return [SlotSet("selection_note", "unavailable"), SlotSet("requested_slot", None)]
 
     def identity_slots(self, tracker: Tracker, runtime: Runtime) -> List[str]:
-        """The identity slots still needed ([] when already verified)."""
-        return [] if verified_phone(tracker, runtime) else ["phone_number", "verification_code"]
+        """The identity slots still needed ([] when verified for the number the user means).
+
+        A different number given now ("139…是我的手机号") is taken up: it is checked and gets
+        its own code, instead of the verified holder's answer coming back again.
+        """
+        current = verified_phone(tracker, runtime)
+        if current and not _another_number_given(tracker, current):
+            return []
+        return ["phone_number", "verification_code"]
 
     async def extract_verification_code(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

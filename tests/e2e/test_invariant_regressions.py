@@ -91,7 +91,6 @@ def test_a_fork_at_the_membership_list_still_reaches_a_cancellation(
     holds(run, checks.NO_WAY_TO_CANCEL)
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet: how_can_help with the reason question")
 def test_a_yes_at_the_reason_question_gets_one_question(invariant_runner: Runner) -> None:
     """Found: yep at 方便说一下取消的原因吗 got 请问有什么可以帮您 and the reason question again."""
     run = invariant_runner.run(
@@ -102,7 +101,6 @@ def test_a_yes_at_the_reason_question_gets_one_question(invariant_runner: Runner
     holds(run, checks.TWO_QUESTIONS)
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet: no response after the charges overview")
 def test_a_yes_after_the_charges_overview_gets_an_answer(invariant_runner: Runner) -> None:
     """Found: after a cancellation, 号码是我自己的 once the charges were listed (no charge
     matched the ¥25 claimed) got no response."""
@@ -139,7 +137,6 @@ def test_a_cancel_request_after_nothing_left_to_cancel_gets_an_answer(
     holds(run, checks.SILENT_TURN)
 
 
-@pytest.mark.xfail(strict=False, reason="open: a cancel request at the confirmation cancels")
 def test_a_cancel_request_at_the_confirmation_is_not_taken_for_the_yes(
     invariant_runner: Runner,
 ) -> None:
@@ -163,7 +160,6 @@ def test_a_cancel_request_at_the_confirmation_is_not_taken_for_the_yes(
     holds(run, checks.UNCHOSEN_CANCELLATION)
 
 
-@pytest.mark.xfail(strict=False, reason="not fixed yet: the overview asked a third time")
 def test_another_number_while_verified_does_not_repeat_the_overview_a_third_time(
     invariant_runner: Runner,
 ) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from actions.charge_claims import asks_for_refund
+from actions.forms import says_yes as form_says_yes
 from actions.store.inspection import StoreState
 from actions.store.privacy import mask_phone
 from tests.invariants.moves import AFFIRM, SAY, Move
@@ -152,6 +153,15 @@ def says_yes(move: Move, text: str) -> bool:
     return _said_from(move, text, AFFIRM)
 
 
+def confirms_cancel(move: Move, text: str) -> bool:
+    """Whether the message answers 确认要取消…吗 with a yes: from the yes pool, or the user's
+    own cancel request said again in words that say yes and name no membership (取消自动续费),
+    which the dialogue takes for the yes (actions.forms.says_yes; a named one is asked about)."""
+    if says_yes(move, text):
+        return True
+    return _said_from(move, text, "cancel_subscription") and form_says_yes(text)
+
+
 def asks_for_human(move: Move, text: str) -> bool:
     """Whether the user's message was drawn from the request_human pool."""
     return _said_from(move, text, "request_human")
@@ -175,7 +185,8 @@ def chosen_effects(turn: Turn) -> List[Violation]:
         for sub, (status, renew) in turn.after.subscriptions.items()
         if turn.before.subscriptions.get(sub, (status, renew)) != (status, renew)
     }
-    if (cancelled or stopped) and not (yes and turn.asked_before in CONFIRM_CANCEL):
+    confirmed = confirms_cancel(turn.move, turn.text) and turn.asked_before in CONFIRM_CANCEL
+    if (cancelled or stopped) and not confirmed:
         found.append(
             Violation(
                 UNCHOSEN_CANCELLATION,
