@@ -209,10 +209,9 @@ def served(work: Path, env: Dict[str, str], extra: str = "", debug: bool = False
                 proc.kill()
 
 
-@pytest.fixture(scope="session")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
-    """Starts the action server and the Rasa server once for all end-to-end tests."""
-    work = tmp_path_factory.mktemp("e2e")
+def work_env(work: Path, **extra: str) -> Dict[str, str]:
+    """The servers' environment for a store, outbox and partner control in `work`, plus
+    `extra` settings (a short resend interval, a clock file…)."""
     env = secured(os.environ)
     env.update(
         STORE_URL=f"sqlite:///{work / 'store.db'}",
@@ -221,8 +220,16 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         PARTNER_TIMEOUT_SECONDS="1",
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
+        **extra,
     )
-    with served(work, env) as started:
+    return env
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    """Starts the action server and the Rasa server once for all end-to-end tests."""
+    work = tmp_path_factory.mktemp("e2e")
+    with served(work, work_env(work)) as started:
         yield started
 
 

@@ -12,7 +12,6 @@ ceiling per number (CODES_PER_HOUR=3), so waits and ceilings happen within a tes
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -20,7 +19,7 @@ from typing import Iterator, List
 
 import pytest
 
-from tests.e2e.bot import Bot, secured, served
+from tests.e2e.bot import Bot, served, work_env
 
 pytestmark = pytest.mark.e2e
 
@@ -37,17 +36,7 @@ RECENT = "发过验证码"
 def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     """Both servers on their own store, with a short resend interval and a small ceiling."""
     work = tmp_path_factory.mktemp("dead_ends")
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        RESEND_INTERVAL_SECONDS=str(INTERVAL),
-        CODES_PER_HOUR=str(PER_HOUR),
-    )
+    env = work_env(work, RESEND_INTERVAL_SECONDS=str(INTERVAL), CODES_PER_HOUR=str(PER_HOUR))
     with served(work, env) as bot:
         yield bot
 

@@ -12,7 +12,7 @@ import pytest
 from actions.dev_clock import ENV as CLOCK_ENV
 from actions.dev_clock import FileClock, write_offset
 from actions.store import build_service
-from tests.e2e.bot import Bot, secured, served
+from tests.e2e.bot import Bot, served, work_env
 from tests.invariants.runner import Runner
 
 
@@ -22,16 +22,7 @@ def clocked_served(work: Path) -> Iterator[Bot]:
     from work/clock.json; logs in `work`."""
     clock_file = work / "clock.json"
     write_offset(clock_file, 0)
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        **{CLOCK_ENV: str(clock_file)},
-    )
+    env = work_env(work, **{CLOCK_ENV: str(clock_file)})
     with served(work, env) as bot:
         # The test's own store handle follows the same clock as the servers'.
         bot.store = build_service(bot.settings, clock=FileClock(clock_file))
