@@ -21,7 +21,7 @@ from actions.outage import store_safe
 from actions.runtime import get_runtime
 from actions.store.errors import StoreUnavailable
 from actions.verification import code_state_here, pending_phone, tell_how_to_get_a_code
-from turns.record import bot_turns
+from turns.record import this_turn
 
 # Messages that already tell the user why there is no code to enter and what to do next.
 EXPLAINED = frozenset(
@@ -38,16 +38,6 @@ EXPLAINED = frozenset(
         "utter_system_busy",
     }
 )
-
-
-def this_turn(tracker: Tracker) -> List[str]:
-    """The responses the bot gave since the latest user message."""
-    events = list(tracker.events)
-    if not any(event.get("event") == "user" for event in events):
-        return []
-    last_user = max(i for i, event in enumerate(events) if event.get("event") == "user")
-    turns = bot_turns(events[last_user:])
-    return turns[-1] if turns else []
 
 
 class ActionAskVerificationCode(Action):
@@ -72,7 +62,7 @@ class ActionAskVerificationCode(Action):
         if phone is None or state.live:
             ask_step(dispatcher, tracker, "utter_ask_verification_code", "utter_ask_code_again")
             return []
-        if EXPLAINED.intersection(this_turn(tracker)):
+        if EXPLAINED.intersection(this_turn(tracker.events)):
             return []
         tell_how_to_get_a_code(phone, state, dispatcher, tracker, runtime)
         return []

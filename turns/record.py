@@ -72,6 +72,15 @@ def repeats_of(events: Sequence[Event], prompt: str, current: Sequence[str] = ()
     return count
 
 
+def this_turn(events: Sequence[Event]) -> List[str]:
+    """The responses the bot gave since the latest user message (none before one)."""
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "user":
+            turns = bot_turns(events[index:])
+            return turns[-1] if turns else []
+    return []
+
+
 def said_this_turn(events: Sequence[Event]) -> bool:
     """Whether the bot has said anything since the latest user message."""
     for event in reversed(events):
