@@ -71,7 +71,7 @@ class ActionAskSubscriptionId(Action):
         runtime = get_runtime()
         phone = verified_phone(tracker, runtime)
         if not phone:
-            dispatcher.utter_message(response="utter_ask_phone_number")
+            ask(dispatcher, tracker, "utter_ask_phone_number")
             return []
         try:
             choices = active_choices(runtime, phone)
@@ -288,7 +288,7 @@ class ActionCancelSubscription(Action):
             ]
         if batch and not tracker.get_slot("reason_asked"):
             return [SlotSet("reason_asked", True), SlotSet("next_step", "reason")]
-        dispatcher.utter_message(response="utter_ask_another")
+        ask(dispatcher, tracker, "utter_ask_another")
         return [SlotSet("next_step", "another")]
 
 
@@ -307,7 +307,7 @@ class ActionAfterReason(Action):
         reason = tracker.get_slot("cancel_reason")
         if reason and reason != "__skipped__":
             dispatcher.utter_message(response="utter_reason_thanks")
-        dispatcher.utter_message(response="utter_ask_another")
+        ask(dispatcher, tracker, "utter_ask_another")
         return [SlotSet("cancel_reason", None), SlotSet("next_step", "another")]
 
 

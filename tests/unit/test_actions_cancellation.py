@@ -386,10 +386,21 @@ def test_note_already_explained_offers_another(runtime, note: str) -> None:
     assert events == CLEARED + [SlotSet("next_step", "another")]
 
 
-def test_no_selection_just_listens(runtime) -> None:
-    """Without a selected membership nothing is said and the bot listens."""
-    events, dispatcher = _run(ActionCancelSubscription(), make_tracker(slots=_verified(runtime)))
+def test_no_selection_after_an_explanation_just_listens(runtime) -> None:
+    """Without a selected membership, after this turn already said why (a lockout), nothing
+    more is said and the bot listens."""
+    said = {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_phone_locked"}}
+    tracker = make_tracker(slots=_verified(runtime))
+    tracker.events.append(said)
+    events, dispatcher = _run(ActionCancelSubscription(), tracker)
     assert dispatcher.messages == []
+    assert events == CLEARED + [SlotSet("next_step", "listen")]
+
+
+def test_no_selection_in_a_silent_turn_asks_what_is_needed(runtime) -> None:
+    """A form that ended with nothing to act on and nothing said never leaves a silent turn."""
+    events, dispatcher = _run(ActionCancelSubscription(), make_tracker(slots=_verified(runtime)))
+    assert [m["response"] for m in dispatcher.messages] == ["utter_how_can_help"]
     assert events == CLEARED + [SlotSet("next_step", "listen")]
 
 
