@@ -138,7 +138,15 @@ def review_charges(
             reference=charge.refund_reference,
             **_about(charge, runtime, today),
         )
-    offer = [c for c in considered if not c.refund_reference and qualifies(c)]
+    # What the user described, where it qualifies; and a charge taken after its membership was
+    # cancelled whatever was described (it should never have been taken; the user may well
+    # misremember its amount or month).
+    offer = [
+        c
+        for c in charges
+        if not c.refund_reference
+        and ((c in considered and qualifies(c)) or c.after_cancellation)
+    ]
     spoken_of = {c.charge_id for c in filed + offer}
     ordinary = [c for c in charges if c.charge_id not in spoken_of and not c.after_cancellation]
     which = ALL_CHARGES if len(ordinary) == len(charges) else OTHER_CHARGES
