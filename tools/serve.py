@@ -85,7 +85,9 @@ def commands(
     action = [sys.executable, "-m", "actions.server", "--actions", "actions"]
     action += ["-p", str(action_port), *(["--host", action_host] if action_host else [])]
     settings = [f"{k}={os.environ.get(k, v)}" for k, v in SERVER_ENV.items()] if tuned else []
-    api = ["--enable-api", "--auth-token", api_token] if api_token else []
+    # One argument with "=": a token starting with "-" (token_urlsafe makes one in 64) would
+    # otherwise be read by argparse as an option and Rasa would not start.
+    api = ["--enable-api", f"--auth-token={api_token}"] if api_token else []
     server = [
         *(["env", *settings] if settings else []),
         str(BIN / "rasa"),
