@@ -98,7 +98,8 @@ class ActionShortAnswer(Action):
             # The service slot (filled from this message, if it named any) tells the form what.
             return [SlotSet("goal", None), SlotSet("next_step", "cancel")]
         if move == "handoff":
-            return hand_off(tracker, dispatcher)
+            # next_step is set whatever the store said, so the rules always wait after this.
+            return [e for e in hand_off(tracker, dispatcher) if e not in LISTEN] + LISTEN
         if move == "file_refund":
             return refunds.file_offered_refunds(tracker, dispatcher, get_runtime()) + LISTEN
         if move == "no_refund":

@@ -121,3 +121,17 @@ def test_no_naming_a_membership_starts_its_cancellation(runtime) -> None:
     events = asyncio.run(ActionShortAnswer().run(dispatcher, tracker, DOMAIN))
     assert SlotSet("next_step", "cancel") in events
     assert responses(dispatcher) == []
+
+
+def test_yes_to_a_human_with_the_store_down_still_waits(runtime, monkeypatch) -> None:
+    """The store down while a human is accepted: busy is said and next_step tells the rules to
+    wait (otherwise no rule follows action_short_answer and the fallback answers)."""
+    from actions.store.errors import StoreUnavailable
+
+    def down(**_: object) -> None:
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(runtime.store, "open_handoff", down)
+    events, said = _answer("affirm", "utter_offer_human", text="好的")
+    assert said == ["utter_system_busy"]
+    assert events[-1] == SlotSet("next_step", "listen")
