@@ -36,7 +36,7 @@ train: install
 	$(RASA) train --out models
 
 seed: install
-	$(PY) -m actions.store.seed $(ARGS)
+	$(PY) -m core.store.seed $(ARGS)
 
 run: install
 	@ls models/*.tar.gz >/dev/null 2>&1 || { echo "No model in models/: run 'make train' first." >&2; exit 1; }
@@ -48,7 +48,7 @@ demo: install train seed
 	HOST='$(HOST)' RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
-	$(VENV)/bin/ruff check actions nlu catalog channels rasa_fixes redaction tools bench tests
+	$(VENV)/bin/ruff check actions core nlu catalog channels rasa_fixes redaction tools turns bench tests
 
 test: install train lint browser-deps
 	$(RASA) data validate --fail-on-warnings

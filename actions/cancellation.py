@@ -15,10 +15,10 @@ from actions.asking import ask, ask_step
 from actions.forms import active_choices
 from actions.outage import audit_context, store_safe
 from actions.runtime import Runtime, get_runtime
-from actions.sms import SmsError
-from actions.sms import templates as sms_templates
-from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification, verified_phone
+from core.sms import SmsError
+from core.sms import templates as sms_templates
+from core.store.errors import StoreUnavailable
 from turns.record import said_this_turn
 
 logger = logging.getLogger(__name__)

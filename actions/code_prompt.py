@@ -19,8 +19,8 @@ from rasa_sdk.types import DomainDict
 from actions.asking import ask_step
 from actions.outage import store_safe
 from actions.runtime import get_runtime
-from actions.store.errors import StoreUnavailable
 from actions.verification import code_state_here, pending_phone, tell_how_to_get_a_code
+from core.store.errors import StoreUnavailable
 from turns.record import this_turn
 
 # Messages that already tell the user why there is no code to enter and what to do next.

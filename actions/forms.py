@@ -13,8 +13,8 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
-from actions.store.errors import StoreUnavailable
 from actions.verification import VerificationSlots, pending_phone, verified_phone
+from core.store.errors import StoreUnavailable
 
 SKIPPED = "__skipped__"
 GOALS = {

@@ -15,11 +15,11 @@ from actions.forms import latest_entities, named_services
 from actions.outage import audit_context, store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
-from actions.sms import SmsError
-from actions.sms import templates as sms_templates
-from actions.store.errors import StoreUnavailable
 from actions.subscriptions import answer_reference
 from actions.verification import verified_phone
+from core.sms import SmsError
+from core.sms import templates as sms_templates
+from core.store.errors import StoreUnavailable
 from redaction.text import redact_text
 
 RECENT_MESSAGES = 6

@@ -14,8 +14,8 @@ from actions.cancellation import current_subscription, subscription_details
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, asks_about_acting, proxy_answer
 from actions.runtime import get_runtime
-from actions.store.errors import StoreUnavailable
 from actions.verification import touch_verification
+from core.store.errors import StoreUnavailable
 
 # Words that show the question is about a third party's auto-debit settings.
 THIRD_PARTY = re.compile(r"支付宝|微信|苹果|iphone|ios|app\s*store|appstore", re.IGNORECASE)

@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.privacy_notice import privacy_notice
-from actions.store.errors import StoreUnavailable
+from core.store.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

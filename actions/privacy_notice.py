@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import get_runtime
-from identity.assertion import METADATA_KEY
+from core.identity.assertion import METADATA_KEY
 
 NOTICE_SLOT = "privacy_notice_given"
 NOTICE_RESPONSE = "utter_privacy_notice"

@@ -25,8 +25,8 @@ from actions.charge_claims import (
 from actions.forms import latest_entities
 from actions.outage import store_safe
 from actions.runtime import Runtime, get_runtime
-from actions.store.views import ChargeReview
 from actions.verification import answer_for_holder, touch_verification, verified_phone
+from core.store.views import ChargeReview
 from turns.record import last_question
 
 REVIEW_DAYS = 90

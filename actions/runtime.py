@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from actions.dev_clock import clock_from_env
-from actions.partners import build_partners
-from actions.settings import Settings
-from actions.sms import SmsGateway, build_sms_gateway
-from actions.store import SubscriptionService, build_service
+from core.dev_clock import clock_from_env
+from core.partners import build_partners
+from core.settings import Settings
+from core.sms import SmsGateway, build_sms_gateway
+from core.store import SubscriptionService, build_service
 
 
 def utc_now() -> datetime:

@@ -24,10 +24,10 @@ from actions.outage import audit_context, store_safe
 from actions.privacy_notice import privacy_notice
 from actions.proxy import PROXY_SLOT, explain_before_prompt
 from actions.runtime import Runtime, get_runtime
-from actions.sms import SmsError
-from actions.sms import templates as sms_templates
-from actions.store.errors import StoreUnavailable
-from identity import assertion as assertions
+from core.identity import assertion as assertions
+from core.sms import SmsError
+from core.sms import templates as sms_templates
+from core.store.errors import StoreUnavailable
 from redaction.text import REDACTED
 from turns.record import repeats_of
 

@@ -68,8 +68,8 @@ async def _measure(
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    from actions.sms.outbox import latest_code
     from bench.servers import ROOT, bench_env, free_port, reseed
+    from core.sms.outbox import latest_code
     from tools.serve import commands, endpoints_file, wait_ready
 
     # As `rasa run` does: warnings and up only (unconfigured, structlog prints every debug line).
@@ -209,7 +209,7 @@ def run(results_dir: Path, quick: bool) -> Path:
             "(sparse_features), DIET's traced graph called without TensorFlow's per-call "
             "dispatch (tf_predict). Outside it: events read back from the store are not "
             "redacted again (redaction/tracker_store.py), and the action server's store reads "
-            "are built-once Core statements (actions/store).",
+            "are built-once Core statements (core/store).",
             "The parse cache (rasa_fixes/parse_cache.py) is off in both variants: every turn "
             "runs the NLU model, so the NLU row is what a new text costs. The shipped variant "
             "runs TensorFlow without oneDNN's kernels, as `make run` starts Rasa "

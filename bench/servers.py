@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from unittest import mock
 
-from actions.sms.outbox import find_code
+from core.sms.outbox import find_code
 from tools.serve import ACTION_AUTH_HEADER, commands, endpoints_file, server_env
 
 if TYPE_CHECKING:
-    from actions.store import SubscriptionService
+    from core.store import SubscriptionService
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -262,7 +262,7 @@ class OutboxTail:
 
 def reseed(store_url: str, extra_phones: Sequence[str] = ()) -> None:
     """Resets the store to the demo data, plus `extra_phones` each holding 张三's memberships."""
-    from actions.store import seed
+    from core.store import seed
 
     accounts = tuple(seed.DEMO_ACCOUNTS) + tuple(
         (phone, f"压测{i:04d}", "active") for i, phone in enumerate(extra_phones)
@@ -283,8 +283,8 @@ def _clone_memberships(store_url: str) -> None:
     """Gives every 压测 account a copy of 张三's active memberships (no phone columns involved)."""
     from sqlalchemy import insert, select
 
-    from actions.store import make_engine
-    from actions.store.models import Account, Subscription
+    from core.store import make_engine
+    from core.store.models import Account, Subscription
 
     engine = make_engine(store_url)
     table = Subscription.__table__
@@ -347,7 +347,7 @@ class Servers:
 
     def start(self) -> None:
         """Seeds the store, starts both servers, and times start → first answered message."""
-        from actions.partners import set_partner_mode
+        from core.partners import set_partner_mode
 
         self.reseed()
         set_partner_mode(self.env["PARTNER_SIM_CONTROL"], "ok")
@@ -458,8 +458,8 @@ class Servers:
 
     def store(self) -> SubscriptionService:
         """A store service on the bench database."""
-        from actions.settings import Settings
-        from actions.store import build_service
+        from core.settings import Settings
+        from core.store import build_service
 
         return build_service(Settings.from_env(self.env))
 

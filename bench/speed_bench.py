@@ -35,7 +35,7 @@ from bench.speed_plan import (  # noqa: F401  (re-exported: the bench's knobs li
     WINDOW_S,
 )
 from bench.speed_report import describe, plot, section
-from identity.conversation import namespaced
+from core.identity.conversation import namespaced
 
 FLOOR_SENDER = namespaced("rest", "bench-floor")  # the conversation of the direct action calls
 

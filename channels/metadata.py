@@ -1,7 +1,7 @@
 """Message metadata a channel vouches for: keys only a channel may set, the client's source.
 
 Whatever a client sends as metadata (REST `metadata`, socket.io `metadata`/`customData`) loses
-every key in `identity.assertion.RESERVED_METADATA_KEYS`; the channel then adds the keyed hash
+every key in `core.identity.assertion.RESERVED_METADATA_KEYS`; the channel then adds the keyed hash
 of the client's address under `CLIENT_KEY`, which the store uses for per-source ceilings.
 """
 
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from typing import Any, Dict, Mapping, Optional
 
-from identity.assertion import CLIENT_KEY, RESERVED_METADATA_KEYS
+from core.identity.assertion import CLIENT_KEY, RESERVED_METADATA_KEYS
 
 SOURCE_CHARS = 24
 # Domain separation: the same key also signs channel assertions.

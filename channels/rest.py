@@ -22,8 +22,8 @@ from sanic.response import HTTPResponse
 from channels import templates
 from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, RequestRejected, parse_chat_request
 from channels.metadata import client_metadata, request_address
-from identity.assertion import key_from_env
-from identity.conversation import namespaced
+from core.identity.assertion import key_from_env
+from core.identity.conversation import namespaced
 from rasa_fixes import action_client
 
 logger = logging.getLogger(__name__)

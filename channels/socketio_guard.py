@@ -26,8 +26,8 @@ from sanic import Blueprint
 from channels import templates
 from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, clean_text
 from channels.metadata import client_source, request_address, without_reserved
-from identity.assertion import CLIENT_KEY, key_from_env
-from identity.conversation import channel_of, local_id, namespaced
+from core.identity.assertion import CLIENT_KEY, key_from_env
+from core.identity.conversation import channel_of, local_id, namespaced
 
 logger = logging.getLogger(__name__)
 

@@ -27,13 +27,13 @@ from channels import templates
 from channels.guard import RateLimiter, RequestRejected
 from channels.voice_request import parse_voice_request
 from channels.voice_turns import Reply, VoiceTurns, busy_reply
-from identity.assertion import key_from_env
+from core.identity.assertion import key_from_env
 
 logger = logging.getLogger(__name__)
 
 VERSION = "1.0"
 DEFAULT_TOKEN_ENV = "VOICE_TOKEN"
-# The operator's channels quoted in the goodbye: the variables and defaults of actions/settings.py.
+# The operator's channels quoted in the goodbye: the variables and defaults of core/settings.py.
 OPERATOR_ENV = {
     "hotline": ("OPERATOR_HOTLINE", "10086"),
     "sms_number": ("CANCEL_SMS_NUMBER", "10086"),

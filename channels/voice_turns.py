@@ -23,8 +23,8 @@ from channels.metadata import client_source
 from channels.speech import Speech, render_reprompt, render_speech, speech_from_text
 from channels.voice_asr import FALLBACK_INTENT, Hypothesis, choose, clean_asr_text, expectation_for
 from channels.voice_request import VoiceRequest
-from identity.assertion import CLIENT_KEY, key_from_env
-from identity.conversation import namespaced
+from core.identity.assertion import CLIENT_KEY, key_from_env
+from core.identity.conversation import namespaced
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 from rasa.shared.core.constants import SESSION_START_METADATA_SLOT
 
-from identity.assertion import METADATA_KEY
+from core.identity.assertion import METADATA_KEY
 from redaction.text import REDACTED, redact_value
 
 # Slots that hold a secret as such: whatever is in them is hidden, not just masked.

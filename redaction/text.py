@@ -11,7 +11,7 @@ Two passes, so that redaction can never read less than the NLU does:
 2. a wider net on what is left: any decimal digit of any script, spoken digits, and up to
    three separators (any space, any dash) between digits.
 
-Channel assertion tokens (`identity.assertion`, `v1.<payload>.<mac>`) carry the phone in
+Channel assertion tokens (`core.identity.assertion`, `v1.<payload>.<mac>`) carry the phone in
 base64: they are hidden whole, before any digit rule sees them.
 """
 

@@ -10,7 +10,7 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions.runtime import Runtime, set_runtime
-from actions.sms.outbox import OutboxSmsGateway
+from core.sms.outbox import OutboxSmsGateway
 
 pytest_plugins = [
     "tests.unit.store_fixtures",

@@ -59,7 +59,7 @@ RASA_SECRETS = (
 API_TOKEN_ENV = "RASA_API_TOKEN"
 PHONE_KEYS_ENV = "PHONE_ENCRYPTION_KEYS"
 PHONE_KEY_FILE_ENV = "PHONE_ENCRYPTION_KEY_FILE"
-# actions.dev_clock.ENV, written out: this module imports nothing of the actions at load.
+# core.dev_clock.ENV, written out: this module imports nothing of the actions at load.
 DEV_CLOCK_ENV = "DEV_CLOCK_FILE"
 
 
@@ -79,8 +79,8 @@ def is_production(env: Optional[Mapping[str, str]] = None) -> bool:
 
 def development_values() -> FrozenSet[str]:
     """Every public development default a secret falls back to outside production."""
-    from actions.settings import DEV_BLIND_INDEX_KEY, DEV_HASH_KEY, DEV_PHONE_ENCRYPTION_KEY
-    from identity.assertion import DEV_KEY
+    from core.identity.assertion import DEV_KEY
+    from core.settings import DEV_BLIND_INDEX_KEY, DEV_HASH_KEY, DEV_PHONE_ENCRYPTION_KEY
 
     return frozenset(
         {DEV_HASH_KEY, DEV_PHONE_ENCRYPTION_KEY, DEV_BLIND_INDEX_KEY, DEV_KEY, *CHANNEL_DEV_VALUES}
@@ -150,7 +150,7 @@ def _phone_key_problems(
     except (OSError, UnicodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         return [Problem(PHONE_KEY_FILE_ENV, f"cannot read {path}: {reason}")]
-    # As actions.store.cipher.read_key_file: one key per line, blanks and '#' comments skipped.
+    # As core.store.cipher.read_key_file: one key per line, blanks and '#' comments skipped.
     keys = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     return [
         Problem(PHONE_KEY_FILE_ENV, f"{path}: {r}")

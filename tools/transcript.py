@@ -9,8 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from actions.settings import Settings
-from actions.sms.outbox import latest_code
+from core.settings import Settings
+from core.sms.outbox import latest_code
 
 
 def say(url: str, sender: str, text: str) -> list:

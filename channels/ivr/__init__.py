@@ -1,7 +1,7 @@
 """Phone IVR channel: one platform event in, what to play and collect (or transfer) out.
 
 Each call is the conversation `ivr:<call id>`. With `prefill_caller_number` the caller's mobile
-(ANI) travels as a signed `caller_id` assertion (identity.assertion) for this call only: it
+(ANI) travels as a signed `caller_id` assertion (core.identity.assertion) for this call only: it
 says where the code goes, it never proves the phone (an ANI can be spoofed).
 """
 
@@ -33,7 +33,7 @@ from channels.ivr.collect import (
 from channels.ivr.events import IvrEvent, caller_mobile, parse_ivr_event
 from channels.ivr.prompts import closing_body, collect_body, hangup_ack, transfer_body
 from channels.metadata import client_source
-from identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
+from core.identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
-from identity.conversation import namespaced
+from core.identity.conversation import namespaced
 
 EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
 MAX_ANI_CHARS = 64

@@ -69,7 +69,7 @@ def load_calls(lines: Iterable[str]) -> OrderedDict[str, List[Dict[str, Any]]]:
 
 def latest_code(outbox: Path, phone: str) -> Optional[str]:
     """The verification code last sent to `phone` in the development outbox."""
-    from actions.sms.outbox import latest_code as outbox_code
+    from core.sms.outbox import latest_code as outbox_code
 
     return outbox_code(outbox, phone)
 

@@ -1,7 +1,7 @@
 """Inbound SMS channel: POST /webhooks/sms/webhook {"from", "to", "text", "message_id"?} → one SMS.
 
 The sender's number is the account (the carrier authenticates it, as in the operator's own
-0000 flow): every turn carries a signed `sms_sender` assertion (identity.assertion, key
+0000 flow): every turn carries a signed `sms_sender` assertion (core.identity.assertion, key
 CHANNEL_ASSERTION_KEY) for the conversation `sms:<keyed hash of the phone>`, so later SMS from
 the same phone continue it and only this channel can vouch for the number.
 """
@@ -29,8 +29,8 @@ from channels.sms.keywords import interpret
 from channels.sms.memory import PhoneLocks, Result, RetryCache
 from channels.sms.parse import InboundSms, parse_sms_request
 from channels.sms.render import DEFAULT_MAX_SEGMENTS, Offer, Rendered, render
-from identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
-from identity.conversation import namespaced
+from core.identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
+from core.identity.conversation import namespaced
 from redaction.text import mask_phone
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from actions.store.references import is_valid_reference
+from core.store.references import is_valid_reference
 from tests.e2e.bot import REFERENCE, Bot
 
 pytestmark = pytest.mark.e2e

@@ -21,10 +21,10 @@ from typing import Dict, Iterator, List, Mapping, Optional
 
 import pytest
 
-from actions.partners import set_partner_mode
-from actions.settings import Settings
-from actions.sms.outbox import latest_code, read_outbox
-from actions.store import SubscriptionService, build_service
+from core.partners import set_partner_mode
+from core.settings import Settings
+from core.sms.outbox import latest_code, read_outbox
+from core.store import SubscriptionService, build_service
 from tools.serve import commands, endpoints_file, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +139,7 @@ class Bot:
     def reseed(self) -> None:
         """Resets the store to the demo data and empties the outbox."""
         subprocess.run(
-            [sys.executable, "-m", "actions.store.seed"],
+            [sys.executable, "-m", "core.store.seed"],
             cwd=ROOT,
             env=self.env,
             check=True,

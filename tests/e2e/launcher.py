@@ -23,8 +23,8 @@ from typing import Dict, Iterator, List, Optional, Set
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from actions.settings import Settings
-from actions.store import build_service
+from core.settings import Settings
+from core.store import build_service
 from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, secured, wait_for
 from tools.serve import commands
 
@@ -157,7 +157,7 @@ class DeploymentBot(Bot):
     def reseed(self) -> None:
         """Resets the store (--force: it is a scratch PostgreSQL database) and the outbox."""
         subprocess.run(
-            [sys.executable, "-m", "actions.store.seed", "--force"],
+            [sys.executable, "-m", "core.store.seed", "--force"],
             cwd=ROOT,
             env=self.env,
             check=True,

@@ -10,7 +10,7 @@ from typing import List
 
 import pytest
 
-from identity.conversation import namespaced
+from core.identity.conversation import namespaced
 from tests.e2e.bot import Bot
 from turns.questions import NOT_UNDERSTOOD, QUESTIONS
 from turns.record import bot_turns

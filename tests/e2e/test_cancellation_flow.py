@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.store.references import is_valid_reference
+from core.store.references import is_valid_reference
 from tests.e2e.bot import Bot, find_reference
 
 pytestmark = pytest.mark.e2e

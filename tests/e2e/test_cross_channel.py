@@ -18,8 +18,8 @@ from channels.ivr.replay import http_poster
 from channels.sms import sender_id as sms_sender_id
 from channels.sms.auth import DEV_SECRET
 from channels.voice_turns import sender_for
-from identity.assertion import CLIENT_KEY, DEV_KEY, METADATA_KEY, key_from_env, sign
-from identity.conversation import local_id
+from core.identity.assertion import CLIENT_KEY, DEV_KEY, METADATA_KEY, key_from_env, sign
+from core.identity.conversation import local_id
 from tests.e2e.bot import Bot
 
 pytestmark = pytest.mark.e2e

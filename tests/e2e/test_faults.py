@@ -19,10 +19,10 @@ from typing import Iterator, List
 import pytest
 from sqlalchemy import create_engine, select
 
-from actions.settings import Settings
-from actions.store import build_service
-from actions.store.models import AuditEvent, SmsMessage
-from identity.conversation import namespaced
+from core.identity.conversation import namespaced
+from core.settings import Settings
+from core.store import build_service
+from core.store.models import AuditEvent, SmsMessage
 from tests.e2e.bot import find_reference, free_port
 from tests.e2e.launcher import (
     Deployment,

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.store.references import is_valid_reference
 from channels.ivr import DEV_TOKEN
 from channels.ivr.replay import CallReport, http_poster, replay_call, replay_file
+from core.store.references import is_valid_reference
 from tests.e2e.bot import ROOT, Bot
 
 pytestmark = pytest.mark.e2e

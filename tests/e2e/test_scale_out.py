@@ -14,7 +14,7 @@ from typing import Iterator, List
 
 import pytest
 
-from actions.store.references import is_valid_reference
+from core.store.references import is_valid_reference
 from tests.e2e.bot import find_reference
 from tests.e2e.launcher import (
     Deployment,

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.store.references import is_valid_reference
 from channels.sms import sender_id
 from channels.sms.auth import DEV_SECRET, sign
 from channels.sms.render import count_segments
+from core.store.references import is_valid_reference
 from tests.e2e.bot import Bot, find_reference
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions.store.references import is_valid_reference
 from channels.voice_numbers import spell_digits
 from channels.voice_turns import sender_for, session_key
+from core.store.references import is_valid_reference
 from tests.e2e.bot import Bot, find_reference
 
 pytestmark = pytest.mark.e2e

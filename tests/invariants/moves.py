@@ -43,7 +43,7 @@ CHOICE, NOISE_KIND, SWITCH, WAIT = "choice", "noise", "switch", "wait"
 # without it random users would seldom get as far as a confirmation or a refund offer.
 ANSWER = "answer"
 # What a wait lets pass (seconds): the resend interval, a code's life, a verified session's
-# idle time, a lockout (actions/settings.py defaults). A sequence's waits stay under a day.
+# idle time, a lockout (core/settings.py defaults). A sequence's waits stay under a day.
 WAITS = (65, 301, 601, 901)
 # A literal text (regression tests): {own}, {other}, {unknown} and {code} are filled in.
 TEXT = "text:"
@@ -80,7 +80,7 @@ KINDS: Tuple[str, ...] = (
     NOISE_KIND,
 )
 CHOICES = ("1", "2", "3", "第一个", "第二个", "最后一个", "都要", "腾讯视频", "QQ音乐绿钻", "咪咕")
-# The demo holders a sequence's holder copies (actions.store.seed.HOLDER_DATA).
+# The demo holders a sequence's holder copies (core.store.seed.HOLDER_DATA).
 TEMPLATES = ("13800138000", "13600136000", "13900139000", "13700137000")
 
 

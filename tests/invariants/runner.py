@@ -1,7 +1,7 @@
 """Runs random conversations through the real servers and checks every turn.
 
 Each sequence gets its own clock (the development clock moved STEP forward) and its own
-holders (actions.store.seed.seed_holders), so code ceilings and intervals never collide.
+holders (core.store.seed.seed_holders), so code ceilings and intervals never collide.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from actions.dev_clock import write_offset
-from actions.sms.outbox import latest_code
-from actions.store.seed import fresh_number, seed_holders
+from core.dev_clock import write_offset
+from core.sms.outbox import latest_code
+from core.store.seed import fresh_number, seed_holders
 from tests.e2e.bot import Bot
 from tests.invariants import checks
 from tests.invariants.checks import Turn, Violation

@@ -9,9 +9,9 @@ from typing import Iterator
 
 import pytest
 
-from actions.dev_clock import ENV as CLOCK_ENV
-from actions.dev_clock import FileClock, write_offset
-from actions.store import build_service
+from core.dev_clock import ENV as CLOCK_ENV
+from core.dev_clock import FileClock, write_offset
+from core.store import build_service
 from tests.e2e.bot import Bot, served, work_env
 from tests.invariants.runner import Runner
 

@@ -23,14 +23,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from actions.partners.base import PartnerError, PartnerTimeout
-from actions.settings import Settings
-from actions.store.db import make_engine, make_session_factory, upgrade_schema
-from actions.store.models import Account, Product, Subscription
-from actions.store.privacy import phone_index
-from actions.store.seed import seed_demo
-from actions.store.services import SubscriptionService
 from catalog import Catalog, load_catalog
+from core.partners.base import PartnerError, PartnerTimeout
+from core.settings import Settings
+from core.store.db import make_engine, make_session_factory, upgrade_schema
+from core.store.models import Account, Product, Subscription
+from core.store.privacy import phone_index
+from core.store.seed import seed_demo
+from core.store.services import SubscriptionService
 
 # 10:00 in Shanghai on the contract example's date.
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)

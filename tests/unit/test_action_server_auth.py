@@ -69,16 +69,16 @@ class ActionServer:
 
     def status_of(self, product: str) -> str:
         """The status of 张三's membership `product` in the store."""
-        from actions.settings import Settings
-        from actions.store import build_service
+        from core.settings import Settings
+        from core.store import build_service
 
         service = build_service(Settings.from_env(self.env))
         return next(s.status for s in service.subscriptions(ZHANG) if s.product_name == product)
 
     def subscription_id(self, product: str) -> int:
         """The id of 张三's membership `product`."""
-        from actions.settings import Settings
-        from actions.store import build_service
+        from core.settings import Settings
+        from core.store import build_service
 
         service = build_service(Settings.from_env(self.env))
         return next(s.id for s in service.subscriptions(ZHANG) if s.product_name == product)
@@ -98,7 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
     }
     env.pop("DEPLOY_ENV", None)
     seeded = subprocess.run(
-        [sys.executable, "-m", "actions.store.seed"], cwd=ROOT, env=env, capture_output=True
+        [sys.executable, "-m", "core.store.seed"], cwd=ROOT, env=env, capture_output=True
     )
     assert seeded.returncode == 0, seeded.stderr
     port = _free_port()

@@ -18,10 +18,10 @@ from actions.cancellation import ActionAskSubscriptionId, ActionCancelSubscripti
 from actions.forms import ValidateCancelForm
 from actions.handoff import ActionHandoff
 from actions.refunds import ActionReviewCharges
-from actions.sms.outbox import read_outbox
 from actions.subscriptions import ActionCheckSubscriptions, ActionQueryCancellation
 from actions.verification import CODE_PLACEHOLDER, verified_phone
-from identity import assertion
+from core.identity import assertion
+from core.sms.outbox import read_outbox
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import prove_phone, responses, run_action
 

@@ -13,9 +13,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import SKIPPED, ValidateCancelForm, ValidateIdentityForm, ValidateReasonForm
-from actions.sms.outbox import latest_code
-from actions.store.errors import StoreUnavailable
 from actions.verification import CODE_PLACEHOLDER
+from core.sms.outbox import latest_code
+from core.store.errors import StoreUnavailable
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import slots_after as _slots

@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from actions.information import ActionCancelMethods, ActionExplainConsequences
 from actions.refunds import ActionReviewCharges
-from actions.store.models import RefundCase
-from actions.store.references import ALPHABET, check_character, is_valid_reference
 from actions.subscriptions import (
     ActionAfterIdentity,
     ActionCheckSubscriptions,
     ActionQueryCancellation,
 )
+from core.store.models import RefundCase
+from core.store.references import ALPHABET, check_character, is_valid_reference
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action as _run

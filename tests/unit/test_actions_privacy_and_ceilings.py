@@ -11,10 +11,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
-from actions.sms.outbox import read_outbox
 from actions.subscriptions import ActionCheckSubscriptions
 from actions.verification import ActionAskPhoneNumber
-from identity import assertion
+from core.identity import assertion
+from core.sms.outbox import read_outbox
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses, run_action
 

@@ -12,8 +12,6 @@ from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
-from actions.sms import SmsError
-from actions.sms.outbox import read_outbox
 from actions.verification import (
     CODE_PLACEHOLDER,
     ActionAskPhoneNumber,
@@ -24,7 +22,9 @@ from actions.verification import (
     touch_verification,
     verified_phone,
 )
-from identity import assertion
+from core.identity import assertion
+from core.sms import SmsError
+from core.sms.outbox import read_outbox
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action, verified_slots

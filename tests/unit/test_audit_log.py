@@ -22,15 +22,15 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from actions.settings import Settings
-from actions.store import SubscriptionService
-from actions.store.append_only import REFUSAL, TRIGGER_NAMES
-from actions.store.context import audit
-from actions.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
-from actions.store.models import AuditEvent, metadata
-from actions.store.retention_policy import RetentionPolicy, run_retention
-from actions.store.rotate_keys import rotate_phone_keys
-from actions.store.seed import seed_demo
+from core.settings import Settings
+from core.store import SubscriptionService
+from core.store.append_only import REFUSAL, TRIGGER_NAMES
+from core.store.context import audit
+from core.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
+from core.store.models import AuditEvent, metadata
+from core.store.retention_policy import RetentionPolicy, run_retention
+from core.store.rotate_keys import rotate_phone_keys
+from core.store.seed import seed_demo
 from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]

@@ -17,9 +17,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.code_prompt import ActionAskVerificationCode
 from actions.forms import ValidateCancelForm, ValidateIdentityForm
-from actions.sms import SmsError
-from actions.sms.outbox import latest_code, read_outbox
 from actions.verification import ActionResendCode, pending_phone
+from core.sms import SmsError
+from core.sms.outbox import latest_code, read_outbox
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses, run_action
 from turns.questions import QUESTIONS

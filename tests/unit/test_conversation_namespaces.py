@@ -25,8 +25,8 @@ from channels.sms import sender_id as sms_sender_id
 from channels.socketio_guard import GuardedSocketIOInput
 from channels.voice_request import Hypothesis, VoiceRequest
 from channels.voice_turns import VoiceTurns, sender_for, user_source
-from identity.assertion import CLIENT_KEY, METADATA_KEY, RESERVED_METADATA_KEYS, sign
-from identity.conversation import channel_of, local_id
+from core.identity.assertion import CLIENT_KEY, METADATA_KEY, RESERVED_METADATA_KEYS, sign
+from core.identity.conversation import channel_of, local_id
 from redaction.text import redact_text
 
 KEY = "assertion-key-for-tests"

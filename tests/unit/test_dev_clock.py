@@ -1,4 +1,4 @@
-"""actions.dev_clock: the development clock control, and its refusal in production."""
+"""core.dev_clock: the development clock control, and its refusal in production."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.dev_clock import FileClock, clock_from_env, utc_now, write_offset
+from core.dev_clock import FileClock, clock_from_env, utc_now, write_offset
 from tests.unit.test_production_check import good_env
 from tools import production_check as check
 

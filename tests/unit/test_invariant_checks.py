@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from actions.store.inspection import StoreState
+from core.store.inspection import StoreState
 from tests.invariants import checks
 from tests.invariants.moves import (
     AFFIRM,

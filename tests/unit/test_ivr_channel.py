@@ -17,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from channels import templates
 from channels.ivr import DEV_TOKEN, IvrInput, new_message_id
 from channels.ivr.collect import AFFIRM, HUMAN
-from identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
+from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
 from tests.unit.test_ivr_collect import LIST, bot, domain
 
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}

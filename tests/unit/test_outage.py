@@ -15,7 +15,7 @@ import actions.information
 import actions.refunds
 import actions.subscriptions
 import actions.verification
-from actions.store.errors import StoreUnavailable
+from core.store.errors import StoreUnavailable
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses, verified_slots
 

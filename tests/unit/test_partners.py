@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.partners import (
+from core.partners import (
     PartnerError,
     PartnerGateway,
     PartnerTimeout,
@@ -18,8 +18,8 @@ from actions.partners import (
     build_partners,
     set_partner_mode,
 )
-from actions.partners.simulated import ledger_path, read_confirmations
-from actions.settings import Settings
+from core.partners.simulated import ledger_path, read_confirmations
+from core.settings import Settings
 
 CONFIRMATION = re.compile(r"^SIM-(ALIPAY|WECHAT)-[0-9A-F]{16}$")
 

@@ -94,11 +94,11 @@ def test_each_rasa_secret_for_each_reason(name: str, value: str, reason: str) ->
 
 
 def test_every_development_default_is_refused() -> None:
-    """The public fallbacks of actions.settings, identity.assertion and the channels."""
+    """The public fallbacks of core.settings, core.identity.assertion and the channels."""
     from actions import settings
     from channels.ivr import DEV_TOKEN
     from channels.sms.auth import DEV_SECRET
-    from identity.assertion import DEV_KEY
+    from core.identity.assertion import DEV_KEY
 
     # The checker's copies of the channels' constants (it may not import Rasa) are theirs.
     assert set(check.CHANNEL_DEV_VALUES) == {DEV_SECRET, DEV_TOKEN}
@@ -165,7 +165,7 @@ def test_fernet_keys_each_checked_and_must_be_fernet_keys() -> None:
 
 
 def test_phone_key_file_keys_are_checked(tmp_path: Path) -> None:
-    from actions.settings import DEV_PHONE_ENCRYPTION_KEY
+    from core.settings import DEV_PHONE_ENCRYPTION_KEY
 
     key_file = tmp_path / "phone.keys"
     key_file.write_text(f"# current\n{Fernet.generate_key().decode()}\n\n", encoding="utf-8")

@@ -19,9 +19,9 @@ from actions.proxy import (
     explain_before_prompt,
     proxy_answer,
 )
-from actions.sms.outbox import read_outbox
 from actions.verification import ActionAskPhoneNumber
-from identity import assertion
+from core.identity import assertion
+from core.sms.outbox import read_outbox
 from tests.conftest import entity, make_tracker
 
 # --- who acts for whom --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from identity.assertion import DEV_KEY, METADATA_KEY, sign
+from core.identity.assertion import DEV_KEY, METADATA_KEY, sign
 from redaction import logs
 from redaction.events import redact_event
 from redaction.text import REDACTED, redact_text, redact_value

@@ -1,4 +1,4 @@
-"""Retention (actions/store/retention.py): old conversation data goes, business records stay.
+"""Retention (core/store/retention.py): old conversation data goes, business records stay.
 
 The store and Rasa's tracker store run on SQLite and on PostgreSQL (skipped when the server
 is unreachable, except on CI, where that is a failure). The tracker store is Rasa's own
@@ -27,16 +27,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from actions.settings import PROJECT_ROOT, Settings
-from actions.store import InvalidArgument, SubscriptionService
-from actions.store.db import make_session_factory
-from actions.store.errors import TrackerStoreError
-from actions.store.models import VerificationLock
-from actions.store.privacy import stored_phone
-from actions.store.retention import main
-from actions.store.retention_policy import RetentionPolicy, run_retention
-from actions.store.seed import seed_demo
-from actions.store.tracker_retention import tracker_engine
+from core.settings import PROJECT_ROOT, Settings
+from core.store import InvalidArgument, SubscriptionService
+from core.store.db import make_session_factory
+from core.store.errors import TrackerStoreError
+from core.store.models import VerificationLock
+from core.store.privacy import stored_phone
+from core.store.retention import main
+from core.store.retention_policy import RetentionPolicy, run_retention
+from core.store.seed import seed_demo
+from core.store.tracker_retention import tracker_engine
 from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
@@ -456,7 +456,7 @@ def test_a_missing_sqlite_store_is_not_created(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_python_dash_m_runs_it(aged, db_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "actions.store.retention", "--dry-run", "--now", NOW.isoformat()],
+        [sys.executable, "-m", "core.store.retention", "--dry-run", "--now", NOW.isoformat()],
         cwd=PROJECT_ROOT,
         env={"STORE_URL": db_url, "PATH": "/usr/bin:/bin", "CODE_RETENTION_HOURS": "72"},
         capture_output=True,

@@ -1,11 +1,11 @@
-"""actions.store.seed.seed_holders: fresh holders copying a demo holder, under new numbers."""
+"""core.store.seed.seed_holders: fresh holders copying a demo holder, under new numbers."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
 
-from actions.store.seed import HOLDER_DATA, seed_holders
+from core.store.seed import HOLDER_DATA, seed_holders
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -126,7 +126,7 @@ def test_no_naming_a_membership_starts_its_cancellation(runtime) -> None:
 def test_yes_to_a_human_with_the_store_down_still_waits(runtime, monkeypatch) -> None:
     """The store down while a human is accepted: busy is said and next_step tells the rules to
     wait (otherwise no rule follows action_short_answer and the fallback answers)."""
-    from actions.store.errors import StoreUnavailable
+    from core.store.errors import StoreUnavailable
 
     def down(**_: object) -> None:
         raise StoreUnavailable("down")

@@ -17,8 +17,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from actions.settings import Settings
-from actions.sms import (
+from core.settings import Settings
+from core.sms import (
     HttpSmsGateway,
     OutboxSmsGateway,
     SmsError,
@@ -26,7 +26,7 @@ from actions.sms import (
     build_sms_gateway,
     templates,
 )
-from actions.sms.outbox import find_code, latest_code, read_outbox
+from core.sms.outbox import find_code, latest_code, read_outbox
 
 PHONE = "13800138000"
 OTHER_PHONE = "13900139000"

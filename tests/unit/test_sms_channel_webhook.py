@@ -17,7 +17,7 @@ from channels.guard import RateLimiter
 from channels.sms import SmsInput, sender_id
 from channels.sms.auth import DEV_SECRET, GatewayAuth, sign
 from channels.sms.memory import Lru, RetryCache
-from identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
+from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
 
 NOW = 1_800_000_000.0
 SECRET = "s3cret-for-tests"

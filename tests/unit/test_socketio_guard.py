@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from channels.socketio_guard import checked_payload, checked_session_request, valid_session_id
-from identity.assertion import RESERVED_METADATA_KEYS
+from core.identity.assertion import RESERVED_METADATA_KEYS
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

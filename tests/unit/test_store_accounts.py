@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from actions.store import AccountView, InvalidPhone, SubscriptionService, SubscriptionView, queries
-from actions.store.models import Subscription
+from core.store import AccountView, InvalidPhone, SubscriptionService, SubscriptionView, queries
+from core.store.models import Subscription
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -1,4 +1,4 @@
-"""Cancelling memberships for each billing channel (actions/store/cancellations.py)."""
+"""Cancelling memberships for each billing channel (core/store/cancellations.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-import actions.store.cancellations as cancellations_module
-from actions.store import IdempotencyConflict, PartnerNotConfigured, SubscriptionService
-from actions.store.models import AuditEvent, Cancellation, Subscription
-from actions.store.references import is_valid_reference
+import core.store.cancellations as cancellations_module
+from core.store import IdempotencyConflict, PartnerNotConfigured, SubscriptionService
+from core.store.models import AuditEvent, Cancellation, Subscription
+from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

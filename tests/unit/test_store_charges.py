@@ -1,4 +1,4 @@
-"""Reviewing charges and refund cases (actions/store/charges.py)."""
+"""Reviewing charges and refund cases (core/store/charges.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from actions.store import ChargeNotFound, InvalidArgument
-from actions.store.models import RefundCase
-from actions.store.references import is_valid_reference
+from core.store import ChargeNotFound, InvalidArgument
+from core.store.models import RefundCase
+from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -15,18 +15,18 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-import actions.settings as settings_module
-from actions.settings import (
+import core.settings as settings_module
+from core.settings import (
     DEV_BLIND_INDEX_KEY,
     DEV_PHONE_ENCRYPTION_KEY,
     PROJECT_ROOT,
     Settings,
 )
-from actions.store import PhoneKeyError, StoreError, SubscriptionService
-from actions.store.cipher import PhoneCipher, load_phone_cipher
-from actions.store.models import Account, VerificationLock
-from actions.store.privacy import mask_phones_in_text, phone_index, stored_phone
-from actions.store.seed import seed_demo
+from core.store import PhoneKeyError, StoreError, SubscriptionService
+from core.store.cipher import PhoneCipher, load_phone_cipher
+from core.store.models import Account, VerificationLock
+from core.store.privacy import mask_phones_in_text, phone_index, stored_phone
+from core.store.seed import seed_demo
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -205,7 +205,7 @@ def test_the_defaults_are_the_dev_keys() -> None:
 
 def test_dev_keys_are_warned_about_loudly_once(monkeypatch, caplog) -> None:
     monkeypatch.setattr(settings_module, "_dev_key_warnings", set())
-    with caplog.at_level(logging.WARNING, logger="actions.settings"):
+    with caplog.at_level(logging.WARNING, logger="core.settings"):
         load_phone_cipher(Settings())
         load_phone_cipher(Settings())
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -213,7 +213,7 @@ def test_dev_keys_are_warned_about_loudly_once(monkeypatch, caplog) -> None:
     assert all("DEVELOPMENT-ONLY" in m for m in messages)
     assert "PHONE_ENCRYPTION_KEYS" in messages[0] and "BLIND_INDEX_KEY" in messages[1]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="actions.settings"):
+    with caplog.at_level(logging.WARNING, logger="core.settings"):
         load_phone_cipher(Settings(phone_encryption_keys=(_key(),), blind_index_key=INDEX_KEY))
     assert caplog.records == []
 

@@ -1,4 +1,4 @@
-"""The number a conversation was given (actions/store/given_phones.py) and where a conversation
+"""The number a conversation was given (core/store/given_phones.py) and where a conversation
 stands with its codes (verification.code_state), on SQLite and PostgreSQL (skipped when the
 server is unreachable, except on CI)."""
 
@@ -13,12 +13,12 @@ from typing import Iterator
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from actions.settings import Settings
-from actions.store import SubscriptionService
-from actions.store.db import downgrade_schema, make_session_factory, upgrade_schema
-from actions.store.models import AuditEvent, ConversationPhone, VerificationChallenge
-from actions.store.seed import seed_demo
-from actions.store.subject_data import delete_subject, export_subject, find_subject
+from core.settings import Settings
+from core.store import SubscriptionService
+from core.store.db import downgrade_schema, make_session_factory, upgrade_schema
+from core.store.models import AuditEvent, ConversationPhone, VerificationChallenge
+from core.store.seed import seed_demo
+from core.store.subject_data import delete_subject, export_subject, find_subject
 from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import actions.store.handoff as handoff_module
-from actions.store import InvalidArgument, mask_phone
-from actions.store.models import AuditEvent, HandoffTicket, SmsMessage
-from actions.store.references import is_valid_reference
+import core.store.handoff as handoff_module
+from core.store import InvalidArgument, mask_phone
+from core.store.models import AuditEvent, HandoffTicket, SmsMessage
+from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

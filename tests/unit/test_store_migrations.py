@@ -14,10 +14,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from actions.settings import PROJECT_ROOT
-from actions.store import InvalidPhone, PhoneKeyError, SubscriptionService
-from actions.store.cipher import PhoneCipher
-from actions.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
+from core.settings import PROJECT_ROOT
+from core.store import InvalidPhone, PhoneKeyError, SubscriptionService
+from core.store.cipher import PhoneCipher
+from core.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -19,13 +19,13 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from actions.settings import Settings
-from actions.store import SubscriptionService
-from actions.store.cipher import PhoneCipher
-from actions.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
-from actions.store.models import Cancellation, Subscription, metadata
-from actions.store.references import is_valid_reference
-from actions.store.seed import seed_demo
+from core.settings import Settings
+from core.store import SubscriptionService
+from core.store.cipher import PhoneCipher
+from core.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
+from core.store.models import Cancellation, Subscription, metadata
+from core.store.references import is_valid_reference
+from core.store.seed import seed_demo
 from tests.unit.store_fixtures import pg_schema, pg_unreachable
 
 pytest_plugins = ["tests.unit.store_fixtures"]

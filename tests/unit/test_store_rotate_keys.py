@@ -9,10 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from actions.store import InvalidArgument, PhoneKeyError, SubscriptionService
-from actions.store.cipher import PhoneCipher
-from actions.store.rotate_keys import main, rotate_phone_keys
-from actions.store.seed import seed_demo
+from core.store import InvalidArgument, PhoneKeyError, SubscriptionService
+from core.store.cipher import PhoneCipher
+from core.store.rotate_keys import main, rotate_phone_keys
+from core.store.seed import seed_demo
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

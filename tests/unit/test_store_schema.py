@@ -1,4 +1,4 @@
-"""The schema: Alembic migrations, constraints, column types, engines (actions/store/db.py)."""
+"""The schema: Alembic migrations, constraints, column types, engines (core/store/db.py)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.settings import PROJECT_ROOT, Settings
-from actions.store import StoreUnavailable, build_service
-from actions.store.db import (
+from core.settings import PROJECT_ROOT, Settings
+from core.store import StoreUnavailable, build_service
+from core.store.db import (
     MigratingSessionFactory,
     connection_unit_of_work,
     make_engine,
@@ -28,7 +28,7 @@ from actions.store.db import (
     unit_of_work,
     upgrade_schema,
 )
-from actions.store.models import (
+from core.store.models import (
     Account,
     Cancellation,
     Charge,
@@ -37,7 +37,7 @@ from actions.store.models import (
     VerificationLock,
     metadata,
 )
-from actions.store.privacy import phone_index, stored_phone
+from core.store.privacy import phone_index, stored_phone
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -1,4 +1,4 @@
-"""The demo data (actions/store/seed.py) against the contract's table."""
+"""The demo data (core/store/seed.py) against the contract's table."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from actions.settings import PROJECT_ROOT
-from actions.store.models import Charge, HandoffTicket, Product, Subscription
-from actions.store.references import is_valid_reference
-from actions.store.seed import seed_demo, shift_months
+from core.settings import PROJECT_ROOT
+from core.store.models import Charge, HandoffTicket, Product, Subscription
+from core.store.references import is_valid_reference
+from core.store.seed import seed_demo, shift_months
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -120,7 +120,7 @@ def test_reseeding_wipes_first(service, session_factory, catalog, clock) -> None
 
 def _run_seed(*args: str, env_url: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "actions.store.seed", *args],
+        [sys.executable, "-m", "core.store.seed", *args],
         cwd=PROJECT_ROOT,
         env={"STORE_URL": env_url, "PATH": "/usr/bin:/bin"},
         capture_output=True,

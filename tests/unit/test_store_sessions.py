@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from actions.store import SubscriptionService
-from actions.store.models import AuditEvent, VerifiedSession
-from identity import assertion
+from core.identity import assertion
+from core.store import SubscriptionService
+from core.store.models import AuditEvent, VerifiedSession
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -88,7 +88,7 @@ def test_a_use_refreshes_the_session_at_most_every_touch_interval(
 ):
     """Reads within TOUCH_AFTER of the last refresh write nothing; the session then ends
     at most TOUCH_AFTER before idle time after the very last use, never after."""
-    from actions.store.sessions import TOUCH_AFTER
+    from core.store.sessions import TOUCH_AFTER
 
     _prove(service, WEB_CONV)
     idle = settings.verified_idle_seconds
@@ -212,7 +212,7 @@ def test_the_numbers_daily_ceiling(service, settings, clock):
 
 
 def test_codes_per_hour_reads_the_old_setting_as_fallback():
-    from actions.settings import Settings
+    from core.settings import Settings
 
     assert Settings.from_env({"RESEND_PER_HOUR": "3"}).codes_per_hour == 3
     assert Settings.from_env({"RESEND_PER_HOUR": "3", "CODES_PER_HOUR": "4"}).codes_per_hour == 4

@@ -1,4 +1,4 @@
-"""SMS verification codes (actions/store/verification.py)."""
+"""SMS verification codes (core/store/verification.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from actions.store import InvalidPhone, SubscriptionService, given_phones
-from actions.store.models import AuditEvent, VerificationChallenge, VerificationLock
+from core.store import InvalidPhone, SubscriptionService, given_phones
+from core.store.models import AuditEvent, VerificationChallenge, VerificationLock
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

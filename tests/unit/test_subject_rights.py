@@ -1,4 +1,4 @@
-"""个人信息保护法 requests (actions/store/subject_rights.py): export all, delete what may go.
+"""个人信息保护法 requests (core/store/subject_rights.py): export all, delete what may go.
 
 On SQLite and on PostgreSQL (skipped when the server is unreachable, except on CI), with the
 store and Rasa's own SQLTrackerStore; another holder's data and a stranger's conversation
@@ -22,16 +22,16 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, inspect, select, text
 
-from actions.settings import Settings
-from actions.store import SubscriptionService
-from actions.store.db import make_session_factory
-from actions.store.errors import TrackerStoreError
-from actions.store.models import AuditEvent, HandoffTicket
-from actions.store.retention import main as retention_main
-from actions.store.seed import seed_demo
-from actions.store.subject_data import ActiveMemberships, phone_tables
-from actions.store.subject_rights import main, parse_phone, run_delete, run_export, sms_conversation
-from actions.store.tracker_retention import tracker_engine, tracker_url_from_endpoints
+from core.settings import Settings
+from core.store import SubscriptionService
+from core.store.db import make_session_factory
+from core.store.errors import TrackerStoreError
+from core.store.models import AuditEvent, HandoffTicket
+from core.store.retention import main as retention_main
+from core.store.seed import seed_demo
+from core.store.subject_data import ActiveMemberships, phone_tables
+from core.store.subject_rights import main, parse_phone, run_delete, run_export, sms_conversation
+from core.store.tracker_retention import tracker_engine, tracker_url_from_endpoints
 from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
