@@ -57,6 +57,8 @@ def endpoints_file(
         + ACTION_AUTH_HEADER
         # Only the form validators need the domain; the other actions get none (less JSON).
         + "  enable_selective_domain: true\n"
+        # Every message says what comes next (turns/answer.py), for the channels to render.
+        "nlg:\n  type: rasa_plugins.answer_nlg.AnswerGenerator\n"
         "tracker_store:\n  type: redaction.tracker_store.RedactingTrackerStore\n" + extra,
         encoding="utf-8",
     )
