@@ -244,9 +244,34 @@ def pg_schema(prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def backend_database(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """An empty database: a SQLite file in `folder`, or a fresh PostgreSQL schema `prefix_…`."""
+    if backend == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{folder / 'data.db'}"
+    else:
+        with pg_schema(prefix) as url:
+            yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database of the store (and of Rasa's tracker store, in tests that have one)."""
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty store database on `backend` (a module may define its own)."""
+    prefix = request.module.__name__.rsplit(".", 1)[-1]
+    with backend_database(backend, tmp_path / "store", prefix) as url:
+        yield url
+
+
 @pytest.fixture
 def db_engine(db_url: str) -> Iterator[Engine]:
-    """An engine on the module's `db_url` fixture, with the schema at head."""
+    """An engine on the `db_url` fixture, with the schema at head."""
     engine = make_engine(db_url)
     upgrade_schema(engine)
     yield engine

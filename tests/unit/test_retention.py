@@ -8,12 +8,10 @@ SQLTrackerStore, filled with trackers through Rasa's API.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import subprocess
 import sys
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,7 +35,7 @@ from core.store.retention import main
 from core.store.retention_policy import RetentionPolicy, run_retention
 from core.store.seed import seed_demo
 from core.store.tracker_retention import tracker_engine
-from tests.unit.store_fixtures import pg_schema
+from tests.unit.store_fixtures import backend_database
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -68,37 +66,10 @@ CONVERSATIONS = {
 }
 
 
-def _pg_schema() -> contextlib.AbstractContextManager[str]:
-    return pg_schema("retention_test")
-
-
-@contextmanager
-def _database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        folder.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{folder / 'data.db'}"
-    else:
-        with _pg_schema() as url:
-            yield url
-
-
 @pytest.fixture(autouse=True)
 def _no_retention_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in RETENTION_ENV:
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The database of both the store and the tracker store."""
-    return request.param
-
-
-@pytest.fixture
-def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """An empty store database."""
-    with _database(backend, tmp_path / "store") as url:
-        yield url
 
 
 @pytest.fixture
@@ -158,7 +129,7 @@ def _legacy_lock(service: SubscriptionService, phone: str, until: datetime) -> N
 @pytest.fixture
 def tracker_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """Rasa's SQLTrackerStore, created by Rasa, holding CONVERSATIONS."""
-    with _database(backend, tmp_path / "tracker") as url:
+    with backend_database(backend, tmp_path / "tracker", "retention_test") as url:
         store = SQLTrackerStore(domain=Domain.empty(), host=url)
         try:
             for sender, ages in CONVERSATIONS.items():

@@ -4,11 +4,8 @@ server is unreachable, except on CI)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -19,35 +16,11 @@ from core.store.db import downgrade_schema, make_session_factory, upgrade_schema
 from core.store.models import AuditEvent, ConversationPhone, VerificationChallenge
 from core.store.seed import seed_demo
 from core.store.subject_data import delete_subject, export_subject, find_subject
-from tests.unit.store_fixtures import pg_schema
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
 ZHANG, LI, ZHAO = "13800138000", "13900139000", "13600136000"
 CONV, OTHER = "rest:tab-1", "rest:tab-2"
-
-
-@contextmanager
-def _database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        folder.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{folder / 'data.db'}"
-    else:
-        with pg_schema("given_phones_test") as url:
-            yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The store's database."""
-    return request.param
-
-
-@pytest.fixture
-def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """An empty store database."""
-    with _database(backend, tmp_path / "store") as url:
-        yield url
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +31,7 @@ from core.store.seed import seed_demo
 from core.store.subject_data import ActiveMemberships, phone_tables
 from core.store.subject_rights import main, parse_phone, run_delete, run_export, sms_conversation
 from core.store.tracker_retention import tracker_engine, tracker_url_from_endpoints
-from tests.unit.store_fixtures import pg_schema
+from tests.unit.store_fixtures import backend_database
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 
@@ -42,35 +41,12 @@ MINE, STRANGER, OTHER = "rest:zhang-1", "rest:stranger", "rest:li-1"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def _database(backend: str, folder: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        folder.mkdir(parents=True, exist_ok=True)
-        yield f"sqlite:///{folder / 'data.db'}"
-    else:
-        with pg_schema("subject_test") as url:
-            yield url
-
-
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMS_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("AUDIT_OPERATOR", "dpo-wang")
     for name in ("STORE_URL", "TRACKER_STORE_URL"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest) -> str:
-    """The database of both the store and the tracker store."""
-    return request.param
-
-
-@pytest.fixture
-def db_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """An empty store database."""
-    with _database(backend, tmp_path / "store") as url:
-        yield url
 
 
 @pytest.fixture
@@ -116,7 +92,7 @@ def _cancel_everything(service: SubscriptionService, phone: str) -> None:
 @pytest.fixture
 def tracker_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """Rasa's SQLTrackerStore holding 张三's, his SMS conversation, a stranger's and 李四's."""
-    with _database(backend, tmp_path / "tracker") as url:
+    with backend_database(backend, tmp_path / "tracker", "subject_test") as url:
         store = SQLTrackerStore(domain=Domain.empty(), host=url)
         try:
             for sender in (MINE, sms_conversation(ZHANG), STRANGER, OTHER):
