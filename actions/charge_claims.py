@@ -12,6 +12,7 @@ from typing import Iterable, List, Optional, Protocol, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from actions.phrases import money
+from core.digits import SPOKEN_DIGITS
 from nlu.normalize import normalize
 
 # Nobody is charged this much for a membership: a longer number is a phone, a code, a date.
@@ -21,10 +22,7 @@ DAYS_AGO_SLACK = 1
 # "前几天" / "这几天": about a week.
 FEW_DAYS = 7
 
-_CN_DIGITS = {
-    "零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-}  # fmt: skip
+_CN_DIGITS = {char: int(digit) for char, digit in SPOKEN_DIGITS.items()}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _CN = "零〇○一幺二两三四五六七八九十百千万"
 _CN_SMALL = "零〇一二两三四五六七八九十"  # month and day numbers

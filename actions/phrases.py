@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from core.store.privacy import mask_phone
+from core.phone import mask_phone
 
 BILLING_LABELS = {
     "phone_bill": "话费代扣",

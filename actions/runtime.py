@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Optional
 
+from core.clock import utc_now
 from core.dev_clock import clock_from_env
 from core.partners import build_partners
 from core.settings import Settings
 from core.sms import SmsGateway, build_sms_gateway
 from core.store import SubscriptionService, build_service
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 @dataclass

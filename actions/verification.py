@@ -25,6 +25,7 @@ from actions.privacy_notice import privacy_notice
 from actions.proxy import PROXY_SLOT, explain_before_prompt
 from actions.runtime import Runtime, get_runtime
 from core.identity import assertion as assertions
+from core.phone import parse_mobile
 from core.sms import SmsError
 from core.sms import templates as sms_templates
 from core.store.errors import StoreUnavailable
@@ -33,7 +34,6 @@ from turns.record import repeats_of
 
 logger = logging.getLogger(__name__)
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 CODE_RE = re.compile(r"^\d{6}$")
 CODE_PLACEHOLDER = "******"
 # How long one answer of the store about this conversation's session is reused within an
@@ -54,15 +54,8 @@ LIMIT_RESPONSES = {
 
 
 def clean_phone(value: Any) -> Optional[str]:
-    """The 11-digit mobile number in `value`, or None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    digits = re.sub(r"[\s\-]", "", value)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits if PHONE_RE.match(digits) else None
+    """The 11-digit mobile number in `value`, or None when it is not one (core.phone)."""
+    return parse_mobile(value)
 
 
 def _latest_user_event(tracker: Tracker) -> Optional[Dict[str, Any]]:

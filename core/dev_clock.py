@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Tuple
 
+from core.clock import utc_now
+
 ENV = "DEV_CLOCK_FILE"
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 def write_offset(path: Path, seconds: float) -> None:

@@ -19,11 +19,11 @@ import functools
 import re
 from importlib import resources
 
-# Chinese digit characters as spoken or as ASR writes them (幺 is "one" when reading numbers).
-_CN_DIGITS = {
-    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
-    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-}  # fmt: skip
+from core.digits import SPOKEN_DIGITS
+
+# Chinese digit characters as spoken or as ASR writes them (幺 is "one" when reading numbers):
+# the project's one table (兩 never reaches it: step 2 has made it 两).
+_CN_DIGITS = SPOKEN_DIGITS
 _DIGIT_CLASS = "0-9" + "".join(_CN_DIGITS)
 _SEPARATORS = " -\u2013\u2014"  # U+3000 is already a plain space after step 1
 # A maximal digit run with single separators between groups. Runs glued to ASCII letters

@@ -18,10 +18,11 @@ base64: they are hidden whole, before any digit rule sees them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
+from core.digits import SPOKEN_DIGITS, digit_of
+from core.phone import MOBILE_PATTERN, mask_phone
 from nlu.normalize import normalize_with_map
 
 REDACTED = "[已隐去]"
@@ -38,39 +39,27 @@ _NLU_PHONE = re.compile(r"(?<!\d)(?:\+?(?:00)?86[ \-\u2013\u2014]?)?(1[3-9]\d{9}
 _NLU_CODE = re.compile(r"(?<!\d)(?<!\d\.)\d{6}(?!\d)(?!\.\d)")
 
 # Pass 2: a view of the text of the same length, each digit of any script (and each spoken
-# digit) an ASCII digit, each separator a space, so ASCII patterns find them all.
-_SPOKEN_VALUES = {
-    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "兩": "2",
-    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
-}  # fmt: skip
+# digit, core.digits) an ASCII digit, each separator a space, so ASCII patterns find them all.
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _VIEW_PHONE = re.compile(
     r"(?<!\d)(?:\+ {0,3}(?:00)?86 {0,3}|(?:00)?86 {0,3})?(1 {0,3}[3-9](?: {0,3}\d){9})(?!\d)"
 )
 _VIEW_CODE = re.compile(r"(?<!\d)(?<!\d\.)\d(?: ?\d){5}(?!\d)(?!\.\d)")
 _VIEW_RUN = re.compile(r"(?<!\d)\d(?: ?\d){5,}(?!\d)")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(MOBILE_PATTERN)
 _NON_DIGIT = re.compile(r"\D")
 # Anything that could be a digit to either pass: a text without one is returned as it is.
-_DIGIT_LIKE = re.compile(rf"[\d{''.join(_SPOKEN_VALUES)}]")
+_DIGIT_LIKE = re.compile(rf"[\d{''.join(SPOKEN_DIGITS)}]")
 # Where either pass can find something: six or more digits with at most three separators
 # between them. Both passes only ever look at these places (plus a little context), so a long
 # text (a debug dump) costs a regex scan, not a normalisation of all of it.
-_DIGIT_CLASS = rf"[\d{''.join(_SPOKEN_VALUES)}]"
+_DIGIT_CLASS = rf"[\d{''.join(SPOKEN_DIGITS)}]"
 _CANDIDATE = re.compile(rf"{_DIGIT_CLASS}(?:[\s{re.escape(_DASHES)}]{{0,3}}{_DIGIT_CLASS}){{5,}}")
 # Context kept on each side of a candidate: a "+86 " prefix, the neighbours that decide
 # whether a run is a number (letters, a measure word after it).
 _CONTEXT = 4
 
 Replacement = Tuple[int, int, str]
-
-
-def digit_of(char: str) -> Optional[str]:
-    """The ASCII digit a character stands for (any script's digit, or spoken), else None."""
-    if char in _SPOKEN_VALUES:
-        return _SPOKEN_VALUES[char]
-    value = unicodedata.decimal(char, None)
-    return None if value is None else str(value)
 
 
 def _view_char(char: str) -> str:
@@ -123,14 +112,6 @@ def _in_windows(
             for a, b, replacement in finder(text[start:end], with_codes)
         )
     return found
-
-
-def mask_phone(phone: str) -> str:
-    """'13800138000' -> '138****8000'; anything too short is masked completely."""
-    phone = phone.strip()
-    if len(phone) < 8:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
 def _nlu_matches(text: str, with_codes: bool) -> List[Replacement]:

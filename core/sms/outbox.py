@@ -6,10 +6,11 @@ import fcntl
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from core.clock import utc_now
 from core.sms.base import SmsError
 from core.sms.validation import check_message, mask_number
 
@@ -19,14 +20,10 @@ _CODE_RUN = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 PathLike = Union[str, os.PathLike[str]]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class OutboxSmsGateway:
     """Appends each message to a JSON Lines file that tests, tools and the demo can read."""
 
-    def __init__(self, path: PathLike, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, path: PathLike, clock: Callable[[], datetime] = utc_now) -> None:
         self.path = Path(path)
         self._clock = clock
 

@@ -10,6 +10,7 @@ from typing import Callable, Mapping, Optional
 
 from catalog import load_catalog
 from core.partners.base import PartnerGateway
+from core.phone import mask_phone
 from core.settings import Settings
 from core.store.cipher import PhoneCipher, load_phone_cipher
 from core.store.db import (
@@ -30,7 +31,6 @@ from core.store.errors import (
     StoreError,
     StoreUnavailable,
 )
-from core.store.privacy import mask_phone
 from core.store.references import (
     check_character,
     is_valid_reference,

@@ -1,4 +1,4 @@
-"""Phone numbers: masking, and the one place phone columns are read and written.
+"""Phone numbers in the store: the one place phone columns are read and written.
 
 Every write of a phone goes through `stored_phone` (a Fernet token and a blind index), every
 look-up through `phone_index` and every read through `phone_from_store`, so no full phone
@@ -9,34 +9,27 @@ rewrite the tokens in place, with the same cipher.
 from __future__ import annotations
 
 import hmac
-import re
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import select
 
+from core.phone import mask_phone, parse_mobile  # noqa: F401  (mask_phone: for older imports)
 from core.store.cipher import PhoneCipher
 from core.store.db import Executor
 from core.store.errors import InvalidPhone, PhoneKeyError
 from core.store.models import Account
-from redaction import text as text_rules
 
 # The store masks phones in the free text it keeps (reasons, summaries) with this.
 from redaction.text import mask_phones_in_text  # noqa: F401
 
-_PHONE = re.compile(r"\d{11}")
-
 
 def normalize_phone(phone: str) -> str:
-    """The phone as 11 ASCII digits; raises InvalidPhone otherwise."""
-    if not isinstance(phone, str) or not _PHONE.fullmatch(phone.strip()):
-        raise InvalidPhone("a phone number must be 11 ASCII digits")
-    return phone.strip()
-
-
-def mask_phone(phone: Optional[str]) -> Optional[str]:
-    """'13800138000' -> '138****8000'; anything too short is masked completely."""
-    return None if phone is None else text_rules.mask_phone(phone)
+    """The mobile number `phone` is written as (core.phone.parse_mobile), as 11 ASCII digits;
+    raises InvalidPhone when it is not one."""
+    mobile = parse_mobile(phone)
+    if mobile is None:
+        raise InvalidPhone("a phone number must be a mainland mobile number (11 digits)")
+    return mobile
 
 
 @dataclass(frozen=True)

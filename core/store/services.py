@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Mapping, Optional
 
 from catalog import Catalog
+from core.clock import utc_now
 from core.partners.base import PartnerGateway
 from core.settings import Settings
 from core.store import (
@@ -37,11 +38,6 @@ from core.store.views import (
 )
 
 MAX_REASON_LENGTH = 500
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
 
 
 class SubscriptionService:

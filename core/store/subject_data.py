@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection
 
+from core.phone import mask_phone
 from core.store.cipher import PhoneCipher
 from core.store.db import Executor
 from core.store.errors import StoreError
@@ -36,7 +37,7 @@ from core.store.models import (
     Subscription,
     metadata,
 )
-from core.store.privacy import mask_phone, normalize_phone, phone_index
+from core.store.privacy import normalize_phone, phone_index
 from core.store.tracker_retention import conversation_events, delete_conversations
 
 ERASED_NAME = "（已删除）"

@@ -20,9 +20,7 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import sys
-import unicodedata
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,18 +54,12 @@ from core.store.tracker_retention import tracker_transaction
 # The SMS channel names a number's conversation by a keyed hash of it (channels/sms
 # sender_id, same key): with the key, that conversation is found without any stored link.
 SMS_SECRET_ENV = "SMS_WEBHOOK_SECRET"
-_SEPARATORS = re.compile(r"[\s\-\u2013\u2014]")
 
 
 def parse_phone(raw: str) -> str:
-    """The 11-digit number of an operator's input (spaces, dashes, +86 and full-width
-    digits allowed); InvalidPhone otherwise."""
-    digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return normalize_phone(digits)
+    """The mobile number of an operator's input, written any way core.phone reads (spaces,
+    dashes, +86 / 0086, full-width digits); InvalidPhone otherwise."""
+    return normalize_phone(raw)
 
 
 def sms_conversation(phone: str, env: Optional[Dict[str, str]] = None) -> Optional[str]:
