@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -15,9 +14,11 @@ from rasa.shared.nlu.training_data.message import Message
 from catalog import load_catalog
 from nlu import jieba_words
 from nlu.normalize import normalize, normalize_with_map, remap_span
+from tests.shared_files import shared_eval_files
+from tests.unit.test_domain_names import python_names
+from tools.gen_rules import build as build_rules
 
 ROOT = Path(__file__).resolve().parents[2]
-EVAL_DIR = ROOT.parent / "shared" / "eval"
 CONTRACT_INTENTS = [
     "greet",
     "goodbye",
@@ -76,31 +77,38 @@ def test_every_intent_has_forty_varied_examples(training) -> None:
 
 
 def eval_texts() -> set:
-    """Normalised texts of the shared evaluation files (never trained on)."""
-    if not EVAL_DIR.is_dir():
-        return set()
-    return {normalize(t) for path in EVAL_DIR.glob("*.yml") for t in plain_texts(path)}
+    """Normalised texts of the shared evaluation files (never trained on); skips without them."""
+    return {normalize(t) for path in shared_eval_files() for t in plain_texts(path)}
 
 
 def test_contract_examples_keep_their_labels(training) -> None:
     """The contract's examples are trained with its labels (unless held out for evaluation)."""
     labels = {m.get("text"): m.get("intent") for m in training.intent_examples}
-    held_out = eval_texts()
     for intent, examples in CONTRACT_EXAMPLES.items():
         for example in examples:
-            if normalize(example) in held_out:
-                assert example not in labels
-                continue
-            assert labels.get(example) == intent, f"{example!r} should be {intent}"
+            if example in labels:
+                assert labels[example] == intent, f"{example!r} should be {intent}"
+    untrained = [e for examples in CONTRACT_EXAMPLES.values() for e in examples if e not in labels]
+    if not untrained:
+        return
+    # Only the shared evaluation files say whether an example missing here is held out.
+    held_out = eval_texts()
+    missing = [example for example in untrained if normalize(example) not in held_out]
+    assert not missing, f"contract examples neither trained nor held out: {missing}"
 
 
 def test_held_out_data_is_never_trained_on(training) -> None:
-    """No utterance of the held-out files appears in the training data (even normalised)."""
+    """No utterance of tests/nlu_holdout.yml appears in the training data (even normalised)."""
     trained = {normalize(m.get("text")) for m in training.intent_examples}
-    held_out = [ROOT / "tests" / "nlu_holdout.yml"] + (
-        sorted(EVAL_DIR.glob("*.yml")) if EVAL_DIR.is_dir() else []
-    )
-    for path in held_out:
+    path = ROOT / "tests" / "nlu_holdout.yml"
+    leaked = {t for t in plain_texts(path) if normalize(t) in trained}
+    assert not leaked, f"{path.name} utterances in training data: {sorted(leaked)[:5]}"
+
+
+def test_shared_evaluation_data_is_never_trained_on(training) -> None:
+    """No utterance of the shared evaluation files appears in the training data (normalised)."""
+    trained = {normalize(m.get("text")) for m in training.intent_examples}
+    for path in shared_eval_files():
         leaked = {t for t in plain_texts(path) if normalize(t) in trained}
         assert not leaked, f"{path.name} utterances in training data: {sorted(leaked)[:5]}"
 
@@ -139,15 +147,33 @@ def test_service_values_are_canonical_catalog_names(training) -> None:
                 assert ent["value"] in names, ent
 
 
-def test_every_response_is_used_and_every_used_response_exists() -> None:
-    """Responses named by actions or rules exist; every response is used somewhere."""
+def test_every_response_is_used() -> None:
+    """Every response is named by the Python code, a rule or story, or a form's question.
+
+    That every response the code names exists is tests/unit/test_domain_names.py's check.
+    """
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    responses = set(domain["responses"])
-    sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "actions").glob("*.py"))
-    rules = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "data").rglob("*.yml"))
-    in_actions = set(re.findall(r"\"(utter_(?!action\")[a-z_]+)\"", sources))
-    assert in_actions <= responses, f"missing responses: {in_actions - responses}"
+    named = {n.name for n in python_names() if n.kind == "response"}
+    data = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "data").rglob("*.yml"))
     forms = domain.get("forms", {})
     asked = {f"utter_ask_{slot}" for form in forms.values() for slot in form["required_slots"]}
-    unused = {r for r in responses if r not in in_actions and r not in rules and r not in asked}
+    unused = {r for r in domain["responses"] if r not in named and r not in data and r not in asked}
     assert not unused, f"responses nobody uses: {sorted(unused)}"
+
+
+def test_rules_are_what_their_generator_writes() -> None:
+    """data/rules.yml is exactly tools/gen_rules.py's output (run it after editing its tables)."""
+    written = (ROOT / "data" / "rules.yml").read_text(encoding="utf-8")
+    assert written.startswith("# Generated by tools/gen_rules.py"), "rules.yml lost its header"
+    rules = yaml.safe_load(written)
+    assert rules["version"] == "3.1"
+    generated = {r["rule"]: r for r in build_rules()}
+    in_file = {r["rule"]: r for r in rules["rules"]}
+    hint = "run `python tools/gen_rules.py` (edit its tables, not data/rules.yml)"
+    assert list(in_file) == list(generated), (
+        f"rules differ in name or order ({hint}): only in the file "
+        f"{sorted(set(in_file) - set(generated))}, only generated "
+        f"{sorted(set(generated) - set(in_file))}"
+    )
+    changed = [name for name in generated if in_file[name] != generated[name]]
+    assert not changed, f"rules edited by hand ({hint}): {changed}"
