@@ -102,6 +102,9 @@ IVR_PHONE_KEYS = "您也可以用电话按键输入11位手机号码，以井号
 IVR_CODE_KEYS = "您也可以用电话按键输入6位验证码，以井号键结束。"
 IVR_REASON_KEYS = "也可以直接按井号键跳过。"
 IVR_GREETING_KEYS = "需要人工服务请按0。"
+# The keys the phone always offers to confirm a cancellation, and to cancel another.
+IVR_CONFIRM_OPTIONS = ("确认取消", "返回")
+IVR_ANOTHER_OPTIONS = ("还要取消", "不用了")
 # The channel's own replies, when a turn never reaches the assistant.
 IVR_LOW_CONFIDENCE = "抱歉，我没有听清楚，请您再说一遍。"
 IVR_NO_INPUT = "抱歉，没有听到您的声音，请您再说一遍。"

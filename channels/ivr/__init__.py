@@ -3,6 +3,10 @@
 Each call is the conversation `ivr:<call id>`. With `prefill_caller_number` the caller's mobile
 (ANI) travels as a signed `caller_id` assertion (core.identity.assertion) for this call only: it
 says where the code goes, it never proves the phone (an ANI can be spoofed).
+
+What to collect next comes from the turn's answer (turns/answer.py). Between requests the
+channel keeps each call's last answer in its own memory (channels/conversation_memory.py), to
+know what a key pressed later picks; it never reads the tracker store.
 """
 
 from __future__ import annotations
@@ -15,25 +19,27 @@ import string
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import templates
-from channels.guard import RequestRejected
-from channels.ivr.collect import (
-    Collect,
-    TurnOutcome,
-    dtmf_text,
-    next_collect,
-    state_of,
-    turn_outcome,
+from channels.answers import AnswerCollector
+from channels.conversation_memory import (
+    ConversationMemory,
+    LocalMemory,
+    MemoryUnavailable,
+    Remembered,
+    memory_from_credentials,
 )
+from channels.guard import RequestRejected
+from channels.ivr.collect import Collect, dtmf_text, next_collect
 from channels.ivr.events import IvrEvent, caller_mobile, parse_ivr_event
 from channels.ivr.prompts import closing_body, collect_body, hangup_ack, transfer_body
 from channels.metadata import client_source
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
+from turns.answer import Answer
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,9 @@ __all__ = ["DEV_TOKEN", "IvrInput"]
 
 
 Reply = Tuple[int, Dict[str, Any]]
-GetTracker = Callable[[str], Awaitable[Any]]
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+# What the channel remembers of a call besides the last answer: whether the caller spoke.
+SPOKE = "caller_spoke"
 
 
 def error(code: str, status: int) -> Reply:
@@ -81,7 +89,8 @@ class IvrInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """Reads token (else IVR_TOKEN), prefill_caller_number, min_confidence, agent_queue."""
+        """Reads token (else IVR_TOKEN), prefill_caller_number, min_confidence, agent_queue,
+        and where calls are remembered (memory_url / memory_url_env, memory_ttl)."""
         credentials = credentials or {}
         token = str(credentials.get("token") or os.environ.get("IVR_TOKEN") or "")
         if not token:
@@ -96,6 +105,7 @@ class IvrInput(InputChannel):
             min_confidence=float(credentials.get("min_confidence", 0.5)),
             agent_queue=str(credentials.get("agent_queue", "membership_cancel")),
             key=key_from_env(),
+            memory=memory_from_credentials(credentials),
         )
 
     def __init__(
@@ -105,8 +115,10 @@ class IvrInput(InputChannel):
         min_confidence: float = 0.5,
         agent_queue: str = "membership_cancel",
         key: Optional[str] = None,
+        memory: Optional[ConversationMemory] = None,
     ) -> None:
-        """Configuration from credentials.yml; `key` (CHANNEL_ASSERTION_KEY) signs caller ids.
+        """Configuration from credentials.yml; `key` (CHANNEL_ASSERTION_KEY) signs caller ids;
+        `memory` keeps each call's last answer between requests (in this process by default).
 
         Without a key (tests, direct construction) CHANNEL_ASSERTION_KEY is read per turn.
         """
@@ -115,6 +127,7 @@ class IvrInput(InputChannel):
         self.min_confidence = min_confidence
         self.agent_queue = agent_queue
         self.key = key
+        self.memory = memory if memory is not None else LocalMemory()
 
     def authorised(self, headers: Mapping[str, str]) -> bool:
         """Whether the request carries the shared secret (Bearer or X-IVR-Token header)."""
@@ -142,7 +155,7 @@ class IvrInput(InputChannel):
             )
         return meta
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         """The health route and the authenticated event webhook."""
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
@@ -157,21 +170,14 @@ class IvrInput(InputChannel):
                 status, body = error("unavailable", 503)
             else:
                 status, body = await self.process(
-                    dict(request.headers),
-                    request.body or b"",
-                    on_new_message,
-                    agent.processor.get_tracker,
+                    dict(request.headers), request.body or b"", on_new_message
                 )
             return response.json(body, status=status, ensure_ascii=False)
 
         return hook
 
     async def process(
-        self,
-        headers: Mapping[str, str],
-        body: bytes,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        get_tracker: GetTracker,
+        self, headers: Mapping[str, str], body: bytes, on_new_message: OnNewMessage
     ) -> Reply:
         """One webhook request, independent of the web framework: (status, JSON body)."""
         if not self.authorised(headers):
@@ -180,32 +186,42 @@ class IvrInput(InputChannel):
             event = parse_ivr_event(body)
         except RequestRejected as exc:
             return error(exc.code, exc.status)
-        collect = await self._next_input(event, get_tracker)
-        if collect is None:
+        remembered = self._recall(event)
+        if remembered is None:
             return self._reply(event, [templates.IVR_UNAVAILABLE], Collect("listen"), failed=True)
+        collect = next_collect(remembered.answer, bool(remembered.state.get(SPOKE)))
         if event.type == "hangup":
             return await self._hang_up(event, collect, on_new_message)
         text, own_reply = self._user_text(event, collect)
         if text is None:
             return self._reply(event, [own_reply], collect)
-        outcome = await self._handle(event, text, on_new_message, get_tracker)
-        if outcome is None:
+        answer = await self._handle(event, text, on_new_message)
+        if answer is None:
             return self._reply(event, [templates.IVR_UNAVAILABLE], collect, failed=True)
-        if outcome.ticket:
-            return self._transfer(event, outcome)
-        if outcome.closing:
-            return self._closing(event, outcome)
-        after = await self._next_input(event, get_tracker)
-        return self._reply(event, outcome.texts, after or Collect("listen"), outcome)
+        # Slash payloads are the channel's own (greeting, keys); anything else the caller said.
+        spoke = bool(remembered.state.get(SPOKE)) or not text.startswith("/")
+        # Played even when it cannot be kept: the caller must hear what was done.
+        self._remember(event, Remembered(answer, {SPOKE: spoke}))
+        if answer.ticket:
+            return self._transfer(event, answer)
+        if answer.ended:
+            return self._closing(event, answer)
+        return self._reply(event, list(answer.texts), next_collect(answer, spoke), answer)
 
-    @staticmethod
-    async def _next_input(event: IvrEvent, get_tracker: GetTracker) -> Optional[Collect]:
-        """What to collect now, from the stored conversation; None if the store failed."""
+    def _recall(self, event: IvrEvent) -> Optional[Remembered]:
+        """What the channel remembers of this call; None if its memory cannot be read."""
         try:
-            return next_collect(state_of(await get_tracker(event.sender_id)))
-        except Exception:  # a tracker store outage: the caller hears "busy", not silence
-            logger.exception("ivr: call %s: reading the conversation failed", event.call_id)
+            return self.memory.recall(event.sender_id)
+        except MemoryUnavailable:  # the caller hears "busy", not silence
+            logger.exception("ivr: call %s: reading the call's memory failed", event.call_id)
             return None
+
+    def _remember(self, event: IvrEvent, remembered: Remembered) -> None:
+        """Keeps this turn's answer for the next request (a failure is logged)."""
+        try:
+            self.memory.remember(event.sender_id, remembered)
+        except MemoryUnavailable:
+            logger.exception("ivr: call %s: keeping the call's memory failed", event.call_id)
 
     def _user_text(self, event: IvrEvent, collect: Collect) -> Tuple[Optional[str], str]:
         """(text for the bot, ""), or (None, the channel's own reply) if nothing goes on."""
@@ -222,50 +238,31 @@ class IvrInput(InputChannel):
         return event.text, ""
 
     async def _handle(
-        self,
-        event: IvrEvent,
-        text: str,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        get_tracker: GetTracker,
-    ) -> Optional[TurnOutcome]:
-        """Runs one message through the bot; its outcome, or None when the bot did not answer."""
-        message_id = new_message_id()
-        if not await self._send(event, text, on_new_message, message_id):
+        self, event: IvrEvent, text: str, on_new_message: OnNewMessage
+    ) -> Optional[Answer]:
+        """Runs one message through the bot; its answer, or None when the bot did not answer."""
+        collector = AnswerCollector(self.name())
+        if not await self._send(event, text, on_new_message, collector):
             return None
-        try:
-            events = list((await get_tracker(event.sender_id)).events)
-        except Exception:  # the message was handled; only its replies cannot be read back
-            logger.exception("ivr: call %s: reading the replies failed", event.call_id)
-            return None
-        # This turn's replies are the events after our own message (found by its id).
-        start = next(
-            (
-                i
-                for i in range(len(events) - 1, -1, -1)
-                if getattr(events[i], "message_id", None) == message_id
-                and type(events[i]).__name__ == "UserUttered"
-            ),
-            None,
-        )
-        outcome = turn_outcome(events[start + 1 :] if start is not None else [])
-        return outcome if outcome.texts else None
+        answer = collector.answer()
+        return None if answer.empty else answer
 
     async def _send(
         self,
         event: IvrEvent,
         text: str,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        message_id: Optional[str] = None,
+        on_new_message: OnNewMessage,
+        collector: Optional[AnswerCollector] = None,
     ) -> bool:
         """Hands one message to Rasa; False when that failed (logged, never raised)."""
         try:
             await on_new_message(
                 UserMessage(
                     text,
-                    CollectingOutputChannel(),
+                    collector if collector is not None else AnswerCollector(self.name()),
                     event.sender_id,
                     input_channel=self.name(),
-                    message_id=message_id,
+                    message_id=new_message_id(),
                     metadata=self.metadata(event),
                 )
             )
@@ -278,13 +275,14 @@ class IvrInput(InputChannel):
         return True
 
     async def _hang_up(
-        self,
-        event: IvrEvent,
-        collect: Collect,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        self, event: IvrEvent, collect: Collect, on_new_message: OnNewMessage
     ) -> Reply:
         """Ends the conversation: a restart forgets the flow and the identity, changes no data."""
         await self._send(event, END_CALL, on_new_message)
+        try:
+            self.memory.forget(event.sender_id)
+        except MemoryUnavailable:  # it expires on its own
+            logger.exception("ivr: call %s: forgetting the call failed", event.call_id)
         return 200, hangup_ack(event.call_id, collect.step)
 
     def _reply(
@@ -292,16 +290,16 @@ class IvrInput(InputChannel):
         event: IvrEvent,
         texts: List[str],
         collect: Collect,
-        outcome: Optional[TurnOutcome] = None,
+        answer: Optional[Answer] = None,
         failed: bool = False,
     ) -> Reply:
         """Play the texts, then collect the next input."""
-        return 200, collect_body(event.call_id, texts, collect, outcome, failed)
+        return 200, collect_body(event.call_id, texts, collect, answer, failed)
 
-    def _transfer(self, event: IvrEvent, outcome: TurnOutcome) -> Reply:
+    def _transfer(self, event: IvrEvent, answer: Answer) -> Reply:
         """Play the handoff message, then transfer the call to the agents' queue."""
-        return 200, transfer_body(event.call_id, outcome, self.agent_queue)
+        return 200, transfer_body(event.call_id, answer, self.agent_queue)
 
-    def _closing(self, event: IvrEvent, outcome: TurnOutcome) -> Reply:
+    def _closing(self, event: IvrEvent, answer: Answer) -> Reply:
         """Play the goodbye, then hang up."""
-        return 200, closing_body(event.call_id, outcome)
+        return 200, closing_body(event.call_id, answer)

@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from xml.sax.saxutils import escape
 
 from channels import templates
-from channels.ivr.collect import Collect, TurnOutcome
+from channels.ivr.collect import Collect
+from turns.answer import Answer
 
 
 def key_hint(collect: Collect) -> str:
@@ -50,7 +51,7 @@ def collect_body(
     call_id: str,
     texts: Sequence[str],
     collect: Collect,
-    outcome: Optional[TurnOutcome] = None,
+    answer: Optional[Answer] = None,
     failed: bool = False,
 ) -> Dict[str, Any]:
     """Play the texts with the step's key hint, then collect the next input."""
@@ -62,39 +63,39 @@ def collect_body(
         "step": collect.step,
         "collect": collect.to_json(),
     }
-    if outcome and outcome.references:
-        body["cancelled"] = list(outcome.references)
+    if answer and answer.references:
+        body["cancelled"] = list(answer.references)
     if failed:
         body["error"] = "unavailable"
     return body
 
 
-def transfer_body(call_id: str, outcome: TurnOutcome, queue: str) -> Dict[str, Any]:
+def transfer_body(call_id: str, answer: Answer, queue: str) -> Dict[str, Any]:
     """Play the handoff message, then transfer to the agents' queue with the ticket."""
     body: Dict[str, Any] = {
         "call_id": call_id,
         "action": "transfer",
-        "play": render_play(outcome.texts),
-        "messages": list(outcome.texts),
+        "play": render_play(answer.texts),
+        "messages": list(answer.texts),
         "step": "handoff",
-        "transfer": {"queue": queue, "ticket": outcome.ticket},
+        "transfer": {"queue": queue, "ticket": answer.ticket},
     }
-    if outcome.references:
-        body["cancelled"] = list(outcome.references)
+    if answer.references:
+        body["cancelled"] = list(answer.references)
     return body
 
 
-def closing_body(call_id: str, outcome: TurnOutcome) -> Dict[str, Any]:
+def closing_body(call_id: str, answer: Answer) -> Dict[str, Any]:
     """Play the goodbye, then hang up."""
     body: Dict[str, Any] = {
         "call_id": call_id,
         "action": "hangup",
-        "play": render_play(outcome.texts),
-        "messages": list(outcome.texts),
+        "play": render_play(answer.texts),
+        "messages": list(answer.texts),
         "step": "ended",
     }
-    if outcome.references:
-        body["cancelled"] = list(outcome.references)
+    if answer.references:
+        body["cancelled"] = list(answer.references)
     return body
 
 

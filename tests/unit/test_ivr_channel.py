@@ -5,102 +5,91 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels import templates
+from channels.conversation_memory import LocalMemory, MemoryUnavailable, Remembered
 from channels.ivr import DEV_TOKEN, IvrInput, new_message_id
-from channels.ivr.collect import AFFIRM, HUMAN
+from channels.ivr.collect import HUMAN
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
-from tests.unit.test_ivr_collect import LIST, bot, domain
+from tests.unit.test_ivr_collect import LIST
+from turns.answer import AFFIRM, NEXT_KEY, describe
 
 AUTH = {"Authorization": f"Bearer {DEV_TOKEN}"}
 KEY = "assertion-key-for-tests"
-Script = Callable[[str], List[Event]]
+# One bot message of the script: (text, response, buttons, template variables).
+Said = Tuple[str, str, Optional[List[Dict[str, Any]]], Dict[str, Any]]
+Script = Callable[[str], List[Said]]
+
+
+def bot(text: str, response: str, buttons=None, **variables: Any) -> Said:
+    """A bot message the dialogue sends: its text, response, buttons and variables."""
+    return (text, response, buttons, variables)
 
 
 class FakeRasa:
-    """Records each message and answers from a script, keeping a real tracker per sender."""
+    """Records each message and answers from a script through the message's output channel,
+    with the `next` description Rasa passes along (as the answer_nlg plugin makes it)."""
 
     def __init__(self, script: Optional[Script] = None, fail: bool = False) -> None:
         self.script = script or (lambda text: [])
         self.fail = fail
         self.received: List[UserMessage] = []
-        self.trackers: Dict[str, DialogueStateTracker] = {}
-
-    def stored(self, sender: str) -> DialogueStateTracker:
-        return self.trackers.setdefault(sender, DialogueStateTracker(sender, domain().slots))
-
-    async def get_tracker(self, sender: str) -> DialogueStateTracker:
-        return self.stored(sender)
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.received.append(message)
         if self.fail:
             raise ConnectionError("the action server is down")
-        tracker = self.stored(message.sender_id)
-        tracker.update(
-            UserUttered(
-                message.text,
-                message_id=message.message_id,
-                input_channel=message.input_channel,
-                metadata=message.metadata,
-            )
-        )
-        for event in self.script(message.text):
-            tracker.update(event)
+        for text, response, buttons, variables in self.script(message.text):
+            sent: Dict[str, Any] = {"text": text, NEXT_KEY: describe(response, buttons, variables)}
+            if buttons:
+                sent["buttons"] = buttons
+            await message.output_channel.send_response(message.sender_id, sent)
 
 
 def call(channel: IvrInput, rasa: FakeRasa, event: dict, headers: Optional[dict] = None) -> tuple:
     """One webhook request through the channel: (status, body)."""
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
     return asyncio.run(
-        channel.process(
-            AUTH if headers is None else headers, raw, rasa.on_new_message, rasa.get_tracker
-        )
+        channel.process(AUTH if headers is None else headers, raw, rasa.on_new_message)
     )
 
 
-def cancel_flow(text: str) -> List[Event]:
+def cancel_flow(text: str) -> List[Said]:
     """A tiny stand-in for the real dialogue: greet, ask phone, ask code, list, confirm."""
     if text == "/greet":
         return [bot("您好，我是退订助手。请问有什么可以帮您？", "utter_greet")]
     if text in ("我要取消会员", "/deny"):
-        return [
-            ActiveLoop("cancel_form"),
-            SlotSet("requested_slot", "phone_number"),
-            bot("请告诉我开通会员的手机号码（11位）。", "utter_ask_phone_number"),
-        ]
+        return [bot("请告诉我开通会员的手机号码（11位）。", "utter_ask_phone_number")]
     if text == "13800138000":
         return [
-            SlotSet("requested_slot", "verification_code"),
             bot("验证码已发送到138****8000，5分钟内有效。", "utter_code_sent"),
+            bot("请告诉我短信里的6位验证码。", "utter_ask_verification_code"),
         ]
     if text == "123456":
-        return [
-            SlotSet("requested_slot", "subscription_id"),
-            bot("您的号码138****8000下开通了以下会员：…", "utter_subscription_list", LIST),
-        ]
+        return [bot("您的号码138****8000下开通了以下会员：…", "utter_subscription_list", LIST)]
     if text == "2":
-        return [
-            SlotSet("requested_slot", "cancel_confirmed"),
-            bot("确认要取消腾讯视频VIP的自动续费吗？", "utter_ask_cancel_confirmed"),
-        ]
+        return [bot("确认要取消腾讯视频VIP的自动续费吗？", "utter_ask_cancel_confirmed")]
     if text == AFFIRM:
         return [
-            ActiveLoop(None),
-            bot("已为您取消腾讯视频VIP的自动续费，凭证号：TD202611263GTHC8。", "utter_cancelled"),
+            bot(
+                "已为您取消腾讯视频VIP的自动续费，凭证号：TD202611263GTHC8。",
+                "utter_cancelled",
+                reference="TD202611263GTHC8",
+            )
         ]
     if text == HUMAN:
         return [
-            ActiveLoop(None),
-            bot("正在为您转接人工客服，工单号RG20261126YFZ7VY。", "utter_handoff"),
+            bot(
+                "正在为您转接人工客服，工单号RG20261126YFZ7VY。",
+                "utter_handoff",
+                reference="RG20261126YFZ7VY",
+            )
         ]
     if text == "再见":
         return [bot("好的，感谢您的使用，再见！", "utter_goodbye")]
@@ -258,15 +247,57 @@ def test_no_reply_from_the_bot_is_also_busy() -> None:
     assert body["messages"] == [templates.IVR_UNAVAILABLE]
 
 
-def test_tracker_store_failure_is_busy_too() -> None:
-    """Reading the conversation failing is answered, not raised."""
+def test_memory_failure_is_busy_too(caplog) -> None:
+    """The call's memory unreadable (e.g. Redis down): answered as busy, not raised."""
 
-    class Broken(FakeRasa):
-        async def get_tracker(self, sender: str) -> DialogueStateTracker:
-            raise OSError("tracker store unreachable")
+    class Broken(LocalMemory):
+        def recall(self, conversation_id: str) -> Remembered:
+            raise MemoryUnavailable("Redis is down")
 
-    status, body = call(IvrInput(), Broken(), {"call_id": "b1", "type": "start"})
+    rasa = FakeRasa(cancel_flow)
+    with caplog.at_level(logging.ERROR):
+        status, body = call(IvrInput(memory=Broken()), rasa, {"call_id": "b1", "type": "start"})
     assert status == 200 and body["error"] == "unavailable"
+    assert rasa.received == [] and "reading the call's memory failed" in caplog.text
+
+
+def test_the_answer_is_played_even_when_it_cannot_be_kept(caplog) -> None:
+    """What was done is said: a failed write of the memory is only logged."""
+
+    class ReadOnly(LocalMemory):
+        def remember(self, conversation_id: str, remembered: Remembered) -> None:
+            raise MemoryUnavailable("Redis is read-only")
+
+    with caplog.at_level(logging.ERROR):
+        _, body = call(
+            IvrInput(memory=ReadOnly()), FakeRasa(cancel_flow), {"call_id": "w1", "type": "start"}
+        )
+    assert "退订助手" in body["play"]["text"] and "error" not in body
+    assert "keeping the call's memory failed" in caplog.text
+
+
+def test_a_call_is_remembered_by_its_conversation_and_forgotten_at_hang_up() -> None:
+    """Each call its own memory (one call's list is not another's); a hang-up forgets it."""
+    memory = LocalMemory()
+    channel, rasa = IvrInput(memory=memory), FakeRasa(cancel_flow)
+    for text in ("我要取消会员", "13800138000", "123456"):
+        call(channel, rasa, {"call_id": "m1", "type": "speech", "text": text})
+    assert memory.recall("ivr:m1").answer.step == "which_membership"
+    _, other = call(channel, rasa, {"call_id": "m2", "type": "dtmf", "digits": "2"})
+    assert other["messages"] == [templates.IVR_BAD_KEY], "no list was offered on m2"
+    call(channel, rasa, {"call_id": "m1", "type": "hangup"})
+    assert memory.recall("ivr:m1") == Remembered()
+
+
+def test_two_channels_share_a_memory_like_two_processes() -> None:
+    """A key pressed on another process (same memory) picks from the list this one offered."""
+    memory = LocalMemory()
+    rasa = FakeRasa(cancel_flow)
+    first, second = IvrInput(memory=memory), IvrInput(memory=memory)
+    for text in ("我要取消会员", "13800138000", "123456"):
+        call(first, rasa, {"call_id": "p1", "type": "speech", "text": text})
+    _, body = call(second, rasa, {"call_id": "p1", "type": "dtmf", "digits": "2"})
+    assert body["step"] == "confirm" and rasa.received[-1].text == "2"
 
 
 @pytest.mark.parametrize(
@@ -355,14 +386,5 @@ def test_message_ids_survive_a_redacting_tracker_store() -> None:
 
     ids = {new_message_id() for _ in range(200)}
     assert len(ids) == 200 and all(i.isalpha() for i in ids)
-
-    class Redacting(FakeRasa):
-        async def get_tracker(self, sender: str) -> DialogueStateTracker:
-            # What a redacting store gives back: the events redacted, the state replayed.
-            events = [redact_event(e.as_dict()) for e in self.stored(sender).events]
-            return DialogueStateTracker.from_dict(sender, events, domain().slots)
-
-    channel, rasa = IvrInput(), Redacting(cancel_flow)
-    call(channel, rasa, {"call_id": "r1", "type": "speech", "text": "我要取消会员"})
-    _, body = call(channel, rasa, {"call_id": "r1", "type": "dtmf", "digits": "13800138000#"})
-    assert body["step"] == "code" and "138****8000" in body["messages"][0]
+    stored = redact_event({"event": "user", "text": "123456", "message_id": min(ids)})
+    assert stored["message_id"] == min(ids)
