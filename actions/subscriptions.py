@@ -17,8 +17,8 @@ from actions.outage import store_safe
 from actions.refunds import review_charges
 from actions.runtime import Runtime, get_runtime
 from actions.verification import answer_for_holder, touch_verification, verified_phone
+from core.references import is_valid_reference, normalize_reference
 from core.store.errors import StoreUnavailable
-from core.store.references import is_valid_reference, normalize_reference
 
 PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
 

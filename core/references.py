@@ -1,4 +1,4 @@
-"""Reference numbers (TD cancellations, RF refund cases, RG handoff tickets).
+"""Reference numbers (TD cancellations, RF refund cases, RG handoff tickets), per the contract.
 
 Shape: prefix + YYYYMMDD + 5 random Crockford Base32 symbols + 1 check symbol. The check
 symbol is the symbol of sum(i * v_i for i in 1..13) mod 31 over the 13 characters after the

@@ -11,6 +11,12 @@ from typing import Callable, Mapping, Optional
 from catalog import load_catalog
 from core.partners.base import PartnerGateway
 from core.phone import mask_phone
+from core.references import (
+    check_character,
+    is_valid_reference,
+    new_reference,
+    normalize_reference,
+)
 from core.settings import Settings
 from core.store.cipher import PhoneCipher, load_phone_cipher
 from core.store.db import (
@@ -30,12 +36,6 @@ from core.store.errors import (
     ReferenceExhausted,
     StoreError,
     StoreUnavailable,
-)
-from core.store.references import (
-    check_character,
-    is_valid_reference,
-    new_reference,
-    normalize_reference,
 )
 from core.store.services import SubscriptionService
 from core.store.views import (

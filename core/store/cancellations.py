@@ -9,13 +9,14 @@ from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.partners.base import PartnerError, PartnerTimeout
+from core.references import CANCELLATION_PREFIX, new_reference
+from core.statuses import CancelStatus, SubscriptionStatus
 from core.store.context import StoreContext, audit
 from core.store.db import Executor
 from core.store.errors import IdempotencyConflict, PartnerNotConfigured, ReferenceExhausted
 from core.store.models import PARTNER_CHANNELS, Cancellation, Subscription
 from core.store.privacy import mask_phones_in_text, normalize_phone, phone_index
 from core.store.queries import load_subscription, owned_subscription_rows, subscription_view
-from core.store.references import CANCELLATION_PREFIX, new_reference
 from core.store.views import CancelOutcome, SubscriptionView
 
 # A collision among 32**5 random parts per day is rare; a few retries make it vanish.
@@ -49,7 +50,7 @@ _LOCK = (
 _MARK_CANCELLED = (
     update(_subscriptions)
     .where(_subscriptions.c.id == bindparam("subscription_id"))
-    .values(status="cancelled", auto_renew=False, next_charge_at=None)
+    .values(status=SubscriptionStatus.CANCELLED, auto_renew=False, next_charge_at=None)
 )
 _INSERT_CANCELLATION = insert(_cancellations)
 _BY_REFERENCE = select(
@@ -115,12 +116,12 @@ def cancel(
             _audit_partner_failure(
                 ctx, "partner_timeout", subscription_id, phone, channel, conversation_id
             )
-            return CancelOutcome("partner_timeout", view, None, None, None)
+            return CancelOutcome(CancelStatus.PARTNER_TIMEOUT, view, None, None, None)
         except PartnerError:
             _audit_partner_failure(
                 ctx, "partner_failed", subscription_id, phone, channel, conversation_id
             )
-            return CancelOutcome("partner_failed", view, None, None, None)
+            return CancelOutcome(CancelStatus.PARTNER_FAILED, view, None, None, None)
 
     return _record_cancellation(
         ctx,
@@ -138,13 +139,13 @@ def _answer_without_cancelling(
 ) -> Optional[CancelOutcome]:
     """The answer when there is nothing to cancel here, or None to go ahead."""
     if view is None:
-        return CancelOutcome("not_found", None, None, None, None)
+        return CancelOutcome(CancelStatus.NOT_FOUND, None, None, None, None)
     existing = _existing_outcome(session, view.id, idempotency_key, known_status=view.status)
     if existing is not None:
         return existing
     if view.billing_channel == "app_store":
         # Apple subscriptions can only be cancelled on the user's device.
-        return CancelOutcome("app_store", view, None, None, None)
+        return CancelOutcome(CancelStatus.APP_STORE, view, None, None, None)
     return None
 
 
@@ -168,12 +169,12 @@ def _existing_outcome(
     cancellation = by_key or next(
         (row for row in rows if row.subscription_id == subscription_id), None
     )
-    if cancellation is None and known_status not in (None, "cancelled"):
+    if cancellation is None and known_status not in (None, SubscriptionStatus.CANCELLED):
         return None
     view = load_subscription(session, subscription_id)
     if cancellation is not None:
         # A repeat of the same request gets the same answer as the first time.
-        status = "cancelled" if by_key is not None else "already_cancelled"
+        status = CancelStatus.CANCELLED if by_key is not None else CancelStatus.ALREADY_CANCELLED
         return CancelOutcome(
             status,
             view,
@@ -182,9 +183,9 @@ def _existing_outcome(
             cancellation.effective_until,
             repeat=by_key is not None,
         )
-    if view is not None and view.status == "cancelled":
+    if view is not None and view.status == SubscriptionStatus.CANCELLED:
         # Cancelled outside this assistant, without a reference.
-        return CancelOutcome("already_cancelled", view, None, None, view.period_end)
+        return CancelOutcome(CancelStatus.ALREADY_CANCELLED, view, None, None, view.period_end)
     return None
 
 
@@ -276,7 +277,7 @@ def _mark_cancelled(
         },
     )
     return CancelOutcome(
-        "cancelled",
+        CancelStatus.CANCELLED,
         load_subscription(session, subscription_id),
         reference,
         now,

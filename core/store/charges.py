@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.references import REFUND_PREFIX, new_reference
+from core.statuses import RefundCaseStatus, SubscriptionStatus
 from core.store.context import StoreContext, audit
 from core.store.errors import ChargeNotFound, InvalidArgument, ReferenceExhausted
 from core.store.models import Account, Cancellation, Charge, Product, RefundCase, Subscription
 from core.store.privacy import mask_phones_in_text, normalize_phone, phone_index
-from core.store.references import REFUND_PREFIX, new_reference
 from core.store.views import ChargeReview, RefundCaseView
 
 REFERENCE_ATTEMPTS = 5
@@ -47,7 +48,7 @@ def review_charges(ctx: StoreContext, phone: str, days: int = 90) -> list[Charge
                 product_name=product.name,
                 amount=charge.amount,
                 charged_at=charge.charged_at,
-                subscription_status=subscription.status,
+                subscription_status=SubscriptionStatus(subscription.status),
                 cancelled_at=cancellation.requested_at if cancellation else None,
                 after_cancellation=(
                     cancellation is not None and charge.charged_at > cancellation.requested_at
@@ -133,7 +134,7 @@ def _open(
             charge_id=charge.id,
             amount=charge.amount,
             reason=reason,
-            status="open",
+            status=RefundCaseStatus.OPEN,
             conversation_id=conversation_id,
             created_at=now,
         )

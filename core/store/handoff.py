@@ -7,11 +7,12 @@ from typing import Optional
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from core.references import HANDOFF_PREFIX, new_reference
+from core.statuses import TicketStatus
 from core.store.context import StoreContext, audit
 from core.store.errors import InvalidArgument, ReferenceExhausted
 from core.store.models import SMS_KINDS, SMS_STATUSES, HandoffTicket, SmsMessage
 from core.store.privacy import mask_phone, mask_phones_in_text, normalize_phone
-from core.store.references import HANDOFF_PREFIX, new_reference
 from core.store.views import TicketView
 
 REFERENCE_ATTEMPTS = 5
@@ -29,7 +30,12 @@ def load_ticket(ctx: StoreContext, reference: str) -> Optional[TicketView]:
         if row is None:
             return None
         return TicketView(
-            row.reference, row.created_at, row.channel, row.phone_masked, row.summary, row.status
+            row.reference,
+            row.created_at,
+            row.channel,
+            row.phone_masked,
+            row.summary,
+            TicketStatus(row.status),
         )
 
 
@@ -58,7 +64,7 @@ def open_handoff(
                         channel=channel,
                         phone_masked=masked,
                         summary=summary,
-                        status="open",
+                        status=TicketStatus.OPEN,
                         created_at=now,
                     )
                 )
@@ -71,7 +77,7 @@ def open_handoff(
                     phone=phone,
                     detail={"reference": reference},
                 )
-            return TicketView(reference, now, channel, masked, summary, "open")
+            return TicketView(reference, now, channel, masked, summary, TicketStatus.OPEN)
         except IntegrityError:
             with ctx.transaction() as session:
                 taken = session.execute(

@@ -19,6 +19,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base
 
+from core.statuses import (
+    AccountStatus,
+    ChargeStatus,
+    RefundCaseStatus,
+    SessionMethod,
+    SmsKind,
+    SmsStatus,
+    SubscriptionStatus,
+    TicketStatus,
+    values,
+)
 from core.store import append_only
 from core.store.types import Money, UTCDateTime
 
@@ -34,14 +45,14 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Base = declarative_base(metadata=metadata)
 
-ACCOUNT_STATUSES = ("active", "arrears")
+ACCOUNT_STATUSES = values(AccountStatus)
 PERIODS = ("month", "quarter", "year")
 BILLING_CHANNELS = ("phone_bill", "alipay", "wechat", "app_store")
 PARTNER_CHANNELS = ("alipay", "wechat")
-SUBSCRIPTION_STATUSES = ("active", "cancelled")
-SMS_KINDS = ("verification", "receipt", "refund", "handoff", "other")
-SMS_STATUSES = ("sent", "failed")
-SESSION_METHODS = ("code", "assertion")
+SUBSCRIPTION_STATUSES = values(SubscriptionStatus)
+SMS_KINDS = values(SmsKind)
+SMS_STATUSES = values(SmsStatus)
+SESSION_METHODS = values(SessionMethod)
 # A channel's client key is a hex HMAC-SHA256 (64); longer values are cut by the store.
 CLIENT_KEY_LENGTH = 64
 
@@ -75,7 +86,7 @@ class Account(Base):
     phone_ciphertext = Column(String(PHONE_CIPHERTEXT_LENGTH), nullable=False)
     phone_index = Column(String(PHONE_INDEX_LENGTH), nullable=False, unique=True)
     holder_name = Column(String(64), nullable=False)
-    status = Column(String(16), nullable=False, default="active")
+    status = Column(String(16), nullable=False, default=AccountStatus.ACTIVE.value)
 
     __table_args__ = (
         CheckConstraint(_one_of("status", ACCOUNT_STATUSES), name="status"),
@@ -136,11 +147,11 @@ class Charge(Base):
     subscription_id = Column(ForeignKey("subscriptions.id"), nullable=False, index=True)
     amount = Column(Money, nullable=False)
     charged_at = Column(UTCDateTime, nullable=False)
-    status = Column(String(16), nullable=False, default="settled")
+    status = Column(String(16), nullable=False, default=ChargeStatus.SETTLED.value)
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('settled')", name="status"),
+        CheckConstraint(_one_of("status", values(ChargeStatus)), name="status"),
     )
 
 
@@ -263,13 +274,13 @@ class RefundCase(Base):
     charge_id = Column(ForeignKey("charges.id"), nullable=False, unique=True)
     amount = Column(Money, nullable=False)
     reason = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default=RefundCaseStatus.OPEN.value)
     conversation_id = Column(String(128), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('open')", name="status"),
+        CheckConstraint(_one_of("status", values(RefundCaseStatus)), name="status"),
     )
 
 
@@ -284,10 +295,10 @@ class HandoffTicket(Base):
     channel = Column(String(32), nullable=False)
     phone_masked = Column(String(32), nullable=True)
     summary = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default=TicketStatus.OPEN.value)
     created_at = Column(UTCDateTime, nullable=False)
 
-    __table_args__ = (CheckConstraint("status IN ('open')", name="status"),)
+    __table_args__ = (CheckConstraint(_one_of("status", values(TicketStatus)), name="status"),)
 
 
 class SmsMessage(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
+from core.statuses import AccountStatus, SubscriptionStatus
 from core.store.cipher import PhoneCipher
 from core.store.db import Executor
 from core.store.models import Account, Cancellation, Product, Subscription
@@ -31,7 +32,7 @@ def account_view(cipher: PhoneCipher, account: Account) -> AccountView:
     return AccountView(
         phone=phone_from_store(cipher, account.phone_ciphertext),
         holder_name=account.holder_name,
-        status=account.status,
+        status=AccountStatus(account.status),
     )
 
 
@@ -85,6 +86,7 @@ def owned_subscription_rows(*extra: ColumnElement) -> Select:
 
 
 _VIEW_WIDTH = len(_SUBSCRIPTION_COLUMNS)
+_STATUS_AT = list(_SUBSCRIPTION_COLUMNS).index("status")
 _ONE_SUBSCRIPTION = subscription_rows().where(_subscriptions.c.id == bindparam("subscription_id"))
 _OWNED_SUBSCRIPTION = owned_subscription_rows()
 _ACCOUNT_SUBSCRIPTIONS = (
@@ -96,7 +98,9 @@ _ACCOUNT_SUBSCRIPTIONS = (
 
 def subscription_view(row: Sequence[Any]) -> SubscriptionView:
     """The view of a row of subscription_rows (extra columns after the view's are ignored)."""
-    return SubscriptionView(*row[:_VIEW_WIDTH])
+    fields = list(row[:_VIEW_WIDTH])
+    fields[_STATUS_AT] = SubscriptionStatus(fields[_STATUS_AT])
+    return SubscriptionView(*fields)
 
 
 def load_subscription(session: Executor, subscription_id: int) -> Optional[SubscriptionView]:
@@ -124,7 +128,7 @@ def load_subscriptions(
     views = [subscription_view(row) for row in rows]
     return sorted(
         views,
-        key=lambda v: (v.status != "active", v.next_charge_at or _NEVER, v.id),
+        key=lambda v: (v.status != SubscriptionStatus.ACTIVE, v.next_charge_at or _NEVER, v.id),
     )
 
 
@@ -152,7 +156,7 @@ def cancellation_view(
         channel=cancellation.channel,
         requested_at=cancellation.requested_at,
         effective_until=cancellation.effective_until,
-        status=subscription.status,
+        status=SubscriptionStatus(subscription.status),
         reason=cancellation.reason,
     )
 

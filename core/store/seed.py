@@ -21,7 +21,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from catalog import Catalog, CatalogError, load_catalog
+from core.references import CANCELLATION_PREFIX, new_reference
 from core.settings import Settings
+from core.statuses import AccountStatus, ChargeStatus, SubscriptionStatus
 from core.store.cipher import PhoneCipher, load_phone_cipher
 from core.store.db import (
     SessionFactory,
@@ -41,15 +43,14 @@ from core.store.models import (
     metadata,
 )
 from core.store.privacy import stored_phone
-from core.store.references import CANCELLATION_PREFIX, new_reference
 from core.store.services import SubscriptionService
 
 SEED_CONVERSATION = "demo-seed"
 DEMO_ACCOUNTS = (
-    ("13800138000", "张三", "active"),
-    ("13900139000", "李四", "active"),
-    ("13700137000", "王五", "active"),
-    ("13600136000", "赵六", "arrears"),
+    ("13800138000", "张三", AccountStatus.ACTIVE),
+    ("13900139000", "李四", AccountStatus.ACTIVE),
+    ("13700137000", "王五", AccountStatus.ACTIVE),
+    ("13600136000", "赵六", AccountStatus.ARREARS),
 )
 
 
@@ -147,7 +148,7 @@ class _Loader:
             billing_channel=billing_channel,
             partner_agreement_id=agreement_id,
             auto_renew=True,
-            status="active",
+            status=SubscriptionStatus.ACTIVE,
             started_at=started_at or first,
             period_end=period_end,
             next_charge_at=period_end,
@@ -164,12 +165,12 @@ class _Loader:
                 subscription_id=subscription.id,
                 amount=subscription.price,
                 charged_at=at,
-                status="settled",
+                status=ChargeStatus.SETTLED,
             )
         )
 
     def cancel(self, subscription: Subscription, at: datetime, key: str) -> None:
-        subscription.status = "cancelled"
+        subscription.status = SubscriptionStatus.CANCELLED
         subscription.auto_renew = False
         subscription.next_charge_at = None
         self.session.add(

@@ -8,6 +8,7 @@ from typing import Callable, Mapping, Optional
 from catalog import Catalog
 from core.clock import utc_now
 from core.partners.base import PartnerGateway
+from core.references import normalize_reference
 from core.settings import Settings
 from core.store import (
     cancellations,
@@ -23,7 +24,6 @@ from core.store.context import StoreContext
 from core.store.db import SessionFactory
 from core.store.inspection import StoreState, store_state
 from core.store.privacy import normalize_phone
-from core.store.references import normalize_reference
 from core.store.views import (
     AccountView,
     CancellationView,

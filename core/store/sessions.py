@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from core.identity import assertion as assertions
 from core.identity.conversation import channel_of
+from core.statuses import SessionMethod
 from core.store.context import StoreContext, audit
 from core.store.db import Executor
 from core.store.models import VerifiedSession
@@ -99,7 +100,11 @@ def open_from_assertion(ctx: StoreContext, conversation_id: str, token: object) 
     with ctx.core_transaction() as session:
         # Every SMS turn carries a new assertion: only a session newly opened is audited.
         opened = open_session(
-            session, conversation_id=conversation_id, stored=stored, method="assertion", now=now
+            session,
+            conversation_id=conversation_id,
+            stored=stored,
+            method=SessionMethod.ASSERTION,
+            now=now,
         )
         if not opened:
             return phone

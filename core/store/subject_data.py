@@ -22,6 +22,7 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from core.phone import mask_phone
+from core.statuses import SubscriptionStatus
 from core.store.cipher import PhoneCipher
 from core.store.db import Executor
 from core.store.errors import StoreError
@@ -289,7 +290,7 @@ def active_memberships(session: Executor, subject: Subject) -> int:
         .select_from(Subscription)
         .where(
             Subscription.id.in_(subject.subscription_ids),
-            Subscription.status == "active",
+            Subscription.status == SubscriptionStatus.ACTIVE,
             Subscription.auto_renew.is_(True),
             Subscription.billing_channel != "app_store",
         )

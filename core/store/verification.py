@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from core.settings import Settings
+from core.statuses import CodeCheckStatus, CodeIssueStatus, SessionMethod
 from core.store.context import StoreContext, audit
 from core.store.db import Executor
 from core.store.models import CLIENT_KEY_LENGTH, VerificationChallenge
@@ -36,11 +37,11 @@ _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 # The audit action of each answer of check_code.
 _CHECK_ACTIONS = {
-    "ok": "code_verified",
-    "wrong": "code_wrong",
-    "locked": "code_locked",
-    "expired": "code_expired",
-    "no_code": "code_missing",
+    CodeCheckStatus.OK: "code_verified",
+    CodeCheckStatus.WRONG: "code_wrong",
+    CodeCheckStatus.LOCKED: "code_locked",
+    CodeCheckStatus.EXPIRED: "code_expired",
+    CodeCheckStatus.NO_CODE: "code_missing",
 }
 
 
@@ -176,13 +177,13 @@ def issue_code(
     with ctx.core_transaction() as session:
         locked_until = _lock_here(session, ctx.settings, stored, conversation_id, now)
         if locked_until is not None:
-            issue = CodeIssue("locked", None, None, locked_until)
+            issue = CodeIssue(CodeIssueStatus.LOCKED, None, None, locked_until)
         else:
             issue = _issue_unlocked(session, ctx.settings, phone, stored, source, now)
         audit(
             session,
             at=now,
-            action="code_issued" if issue.status == "issued" else "code_refused",
+            action="code_issued" if issue.status == CodeIssueStatus.ISSUED else "code_refused",
             conversation_id=conversation_id,
             channel=channel,
             phone=phone,
@@ -244,7 +245,7 @@ def _issue_unlocked(
             "own_line": source.own_line,
         },
     )
-    return CodeIssue("issued", code, expires_at, now + interval)
+    return CodeIssue(CodeIssueStatus.ISSUED, code, expires_at, now + interval)
 
 
 def _refusal(
@@ -258,7 +259,7 @@ def _refusal(
     """Why no code may be sent now (too soon here, or a ceiling), or None when one may."""
     interval = timedelta(seconds=settings.resend_interval_seconds)
     if latest is not None and latest.created_at + interval > now:
-        return CodeIssue("too_soon", None, None, latest.created_at + interval)
+        return CodeIssue(CodeIssueStatus.TOO_SOON, None, None, latest.created_at + interval)
     # The number's ceilings: strangers can use up the shared one, never the caller's own line.
     per_hour, per_day = (
         (settings.own_line_codes_per_hour, settings.own_line_codes_per_day)
@@ -268,10 +269,10 @@ def _refusal(
     number = {"phone_index": stored.index, "own_line": source.own_line}
     retry = _ceiling(session, _SENT_TO_NUMBER, number, ((_HOUR, per_hour),), now)
     if retry is not None:
-        return CodeIssue("hourly_limit", None, None, retry)
+        return CodeIssue(CodeIssueStatus.HOURLY_LIMIT, None, None, retry)
     retry = _ceiling(session, _SENT_TO_NUMBER, number, ((_DAY, per_day),), now)
     if retry is not None:
-        return CodeIssue("daily_limit", None, None, retry)
+        return CodeIssue(CodeIssueStatus.DAILY_LIMIT, None, None, retry)
     # The source's ceilings: one conversation, and one client across its conversations.
     retry = _ceiling(
         session,
@@ -292,7 +293,7 @@ def _refusal(
             now,
         )
     if retry is not None:
-        return CodeIssue("source_limit", None, None, retry)
+        return CodeIssue(CodeIssueStatus.SOURCE_LIMIT, None, None, retry)
     return None
 
 
@@ -314,7 +315,7 @@ def code_state(
     with ctx.core_transaction() as session:
         locked_until = _lock_here(session, settings, stored, conversation_id, now)
         if locked_until is not None:
-            return CodeState(False, "locked", locked_until)
+            return CodeState(False, CodeIssueStatus.LOCKED, locked_until)
         latest = session.execute(
             _LATEST_HERE_READ, {"phone_index": stored.index, "conversation_id": conversation_id}
         ).one_or_none()
@@ -326,7 +327,7 @@ def code_state(
         and latest.attempts < settings.max_code_attempts
     )
     if refused is None:
-        return CodeState(live, "ready", None)
+        return CodeState(live, CodeIssueStatus.READY, None)
     return CodeState(live, refused.status, refused.retry_at)
 
 
@@ -343,9 +344,13 @@ def check_code(
     now = ctx.now()
     with ctx.core_transaction() as session:
         result = _check(session, settings, phone, stored, code, conversation_id, now, channel)
-        if result.status == "ok":
+        if result.status == CodeCheckStatus.OK:
             open_session(
-                session, conversation_id=conversation_id, stored=stored, method="code", now=now
+                session,
+                conversation_id=conversation_id,
+                stored=stored,
+                method=SessionMethod.CODE,
+                now=now,
             )
         audit(
             session,
@@ -372,25 +377,25 @@ def _check(
     maximum = settings.max_code_attempts
     locked_until = _lock_here(session, settings, stored, conversation_id, now)
     if locked_until is not None:
-        return CodeCheck("locked", 0, locked_until)
+        return CodeCheck(CodeCheckStatus.LOCKED, 0, locked_until)
     challenge = _latest_here(session, stored, conversation_id)
     if challenge is None or challenge.consumed_at is not None:
-        return CodeCheck("no_code", maximum, None)
+        return CodeCheck(CodeCheckStatus.NO_CODE, maximum, None)
     if challenge.expires_at <= now:
-        return CodeCheck("expired", max(0, maximum - challenge.attempts), None)
+        return CodeCheck(CodeCheckStatus.EXPIRED, max(0, maximum - challenge.attempts), None)
 
     candidate = code.strip() if isinstance(code, str) else ""
     # Hash whatever was given, so the comparison takes the same time for any input.
     given = code_hash(settings, phone, candidate)
     if _CODE.fullmatch(candidate) and hmac.compare_digest(given, challenge.code_hash):
         _update_challenge(session, challenge.id, consumed_at=now)
-        return CodeCheck("ok", max(0, maximum - challenge.attempts), None)
+        return CodeCheck(CodeCheckStatus.OK, max(0, maximum - challenge.attempts), None)
 
     attempts = challenge.attempts + 1
     remaining = maximum - attempts
     if remaining > 0:
         _update_challenge(session, challenge.id, attempts=attempts)
-        return CodeCheck("wrong", remaining, None)
+        return CodeCheck(CodeCheckStatus.WRONG, remaining, None)
     until = now + timedelta(seconds=settings.lockout_seconds)
     audit(
         session,
@@ -404,7 +409,7 @@ def _check(
     # The code is burnt, and its burning is the lockout of this number in this conversation
     # (see _BURNT_HERE): the holder's own conversations are not affected.
     _update_challenge(session, challenge.id, attempts=attempts, expires_at=now)
-    return CodeCheck("locked", 0, until)
+    return CodeCheck(CodeCheckStatus.LOCKED, 0, until)
 
 
 def withdraw_code(

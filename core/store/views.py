@@ -7,6 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
+from core.statuses import (
+    AccountStatus,
+    CancelStatus,
+    CodeCheckStatus,
+    CodeIssueStatus,
+    SubscriptionStatus,
+    TicketStatus,
+)
+
 
 @dataclass(frozen=True)
 class AccountView:
@@ -14,7 +23,7 @@ class AccountView:
 
     phone: str
     holder_name: str
-    status: str  # 'active' | 'arrears'
+    status: AccountStatus
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class SubscriptionView:
     period: str  # 'month' | 'quarter' | 'year'
     billing_channel: str  # 'phone_bill' | 'alipay' | 'wechat' | 'app_store'
     auto_renew: bool
-    status: str  # 'active' | 'cancelled'
+    status: SubscriptionStatus
     started_at: datetime
     period_end: datetime
     next_charge_at: Optional[datetime]
@@ -42,9 +51,9 @@ class SubscriptionView:
 class CodeIssue:
     """The answer to a request for a verification code; the caller sends `code` by SMS."""
 
-    # 'issued' | 'too_soon' | 'locked' (here) | 'hourly_limit' | 'daily_limit' (the number's
-    # ceilings) | 'source_limit' (this conversation's or client's ceiling)
-    status: str
+    # ISSUED, or TOO_SOON | LOCKED (here) | HOURLY_LIMIT | DAILY_LIMIT (the number's ceilings)
+    # | SOURCE_LIMIT (this conversation's or client's ceiling)
+    status: CodeIssueStatus
     code: Optional[str] = field(repr=False)  # kept out of repr so it never reaches a log
     expires_at: Optional[datetime]
     retry_at: Optional[datetime]
@@ -55,8 +64,8 @@ class CodeState:
     """Where a conversation stands with the codes for one phone (nothing issued to learn it)."""
 
     live: bool  # a code sent here that can still be entered
-    # 'ready' (a code may be sent now) or the status issue_code would refuse with
-    status: str
+    # READY (a code may be sent now) or the status issue_code would refuse with
+    status: CodeIssueStatus
     retry_at: Optional[datetime]  # when a code may be sent, when not now
 
 
@@ -64,7 +73,7 @@ class CodeState:
 class CodeCheck:
     """The answer to a code the user typed or said."""
 
-    status: str  # 'ok' | 'wrong' | 'expired' | 'locked' | 'no_code'
+    status: CodeCheckStatus
     remaining_attempts: int
     locked_until: Optional[datetime]
 
@@ -73,9 +82,7 @@ class CodeCheck:
 class CancelOutcome:
     """What a cancellation request did."""
 
-    # 'cancelled' | 'already_cancelled' | 'app_store' | 'partner_failed' | 'partner_timeout'
-    # | 'not_found'
-    status: str
+    status: CancelStatus
     subscription: Optional[SubscriptionView]
     reference: Optional[str]
     cancelled_at: Optional[datetime]
@@ -94,7 +101,7 @@ class CancellationView:
     channel: str
     requested_at: datetime
     effective_until: datetime
-    status: str  # the subscription's status: 'cancelled'
+    status: SubscriptionStatus  # the subscription's: CANCELLED
     reason: Optional[str] = None
 
 
@@ -106,7 +113,7 @@ class ChargeReview:
     product_name: str
     amount: Decimal
     charged_at: datetime
-    subscription_status: str
+    subscription_status: SubscriptionStatus
     cancelled_at: Optional[datetime]
     after_cancellation: bool
     within_refund_window: bool
@@ -133,4 +140,4 @@ class TicketView:
     channel: Optional[str] = None
     phone_masked: Optional[str] = None
     summary: Optional[str] = None
-    status: Optional[str] = None
+    status: Optional[TicketStatus] = None

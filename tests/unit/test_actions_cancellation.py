@@ -17,10 +17,10 @@ from actions.cancellation import (
     ActionCancelSubscription,
     ActionStopFlow,
 )
+from core.references import is_valid_reference
 from core.sms import SmsError
 from core.sms.outbox import read_outbox
 from core.store.models import Cancellation, SmsMessage
-from core.store.references import is_valid_reference
 from tests.conftest import make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action as _run

@@ -10,9 +10,9 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy import select
 
 from actions.handoff import ActionHandleFallback, ActionHandleInform, ActionHandoff, mask_text
+from core.references import is_valid_reference
 from core.sms.outbox import read_outbox
 from core.store.models import HandoffTicket
-from core.store.references import is_valid_reference
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action as _run

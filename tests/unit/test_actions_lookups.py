@@ -21,8 +21,8 @@ from actions.subscriptions import (
     ActionCheckSubscriptions,
     ActionQueryCancellation,
 )
+from core.references import ALPHABET, check_character, is_valid_reference
 from core.store.models import RefundCase
-from core.store.references import ALPHABET, check_character, is_valid_reference
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import responses as _responses
 from tests.unit.action_helpers import run_action as _run

@@ -1,4 +1,4 @@
-"""Reference numbers: shape, check character, normalisation (core/store/references.py)."""
+"""Reference numbers: shape, check character, normalisation (core/references.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.store.references import (
+from core.references import (
     ALPHABET,
     PREFIXES,
     check_character,

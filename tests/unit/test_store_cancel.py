@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 import core.store.cancellations as cancellations_module
+from core.references import is_valid_reference
 from core.store import IdempotencyConflict, PartnerNotConfigured, SubscriptionService
 from core.store.models import AuditEvent, Cancellation, Subscription
-from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core.references import is_valid_reference
 from core.store import ChargeNotFound, InvalidArgument
 from core.store.models import RefundCase
-from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

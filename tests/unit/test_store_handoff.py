@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 import core.store.handoff as handoff_module
+from core.references import is_valid_reference
 from core.store import InvalidArgument, mask_phone
 from core.store.models import AuditEvent, HandoffTicket, SmsMessage
-from core.store.references import is_valid_reference
 
 pytest_plugins = ["tests.unit.store_fixtures"]
 

@@ -19,12 +19,12 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from core.references import is_valid_reference
 from core.settings import Settings
 from core.store import SubscriptionService
 from core.store.cipher import PhoneCipher
 from core.store.db import downgrade_schema, make_engine, make_session_factory, upgrade_schema
 from core.store.models import Cancellation, Subscription, metadata
-from core.store.references import is_valid_reference
 from core.store.seed import seed_demo
 from tests.unit.store_fixtures import pg_schema, pg_unreachable
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from core.references import is_valid_reference
 from core.settings import PROJECT_ROOT
 from core.store.models import Charge, HandoffTicket, Product, Subscription
-from core.store.references import is_valid_reference
 from core.store.seed import seed_demo, shift_months
 
 pytest_plugins = ["tests.unit.store_fixtures"]
