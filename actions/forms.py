@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
+from actions.sms_consent import SMS_CHANNEL, read_sms_confirmation
 from actions.verification import VerificationSlots, pending_phone, verified_phone
 from core.store.errors import StoreUnavailable
 
@@ -230,10 +231,20 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         """Yes or no to the confirmation question, and nothing else."""
         if tracker.get_slot("requested_slot") != "cancel_confirmed":
             return {}
-        if latest_entities(tracker, "service"):
-            return {}  # a membership named now is asked about first, not confirmed blindly
         intent = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
+        if tracker.get_latest_input_channel() == SMS_CHANNEL:
+            strict = read_sms_confirmation(text, intent, tracker.events)
+            if strict is not None:
+                if strict.picked is not None:
+                    number, service = strict.picked
+                    dispatcher.utter_message(
+                        response="utter_confirm_number_mismatch", number=number, service=service
+                    )
+                # None is set, not left out: the question is asked again (no form rejection).
+                return {"cancel_confirmed": strict.confirmed}
+        if latest_entities(tracker, "service"):
+            return {}  # a membership named now is asked about first, not confirmed blindly
         if intent in ("affirm", "cancel_subscription") and says_yes(text):
             return {"cancel_confirmed": True}
         if intent == "deny":

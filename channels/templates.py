@@ -137,11 +137,6 @@ SMS_OTHER_NUMBER = (
     "为保障机主权益，短信只能办理发送号码本机的会员。如需取消{masked_phone}的会员，"
     "请用该号码发送“0000”。"
 )
-SMS_CONFIRM_CODE_WORD = "为防止误操作，确认取消请回复“确认取消”，保留会员请回复“先不取消”。"
-SMS_CONFIRM_MISMATCH = (
-    "您正在办理的是第{number}项{title}。确认取消请回复“确认{number}”或“确认取消”，"
-    "保留会员请回复“先不取消”。"
-)
 SMS_ERROR_MESSAGES = {
     "unauthorized": "短信网关签名无效或缺失",
     "unsupported_media_type": "只接受 JSON 或表单（x-www-form-urlencoded）格式的请求",

@@ -4,6 +4,12 @@ The sender's number is the account (the carrier authenticates it, as in the oper
 0000 flow): every turn carries a signed `sms_sender` assertion (core.identity.assertion, key
 CHANNEL_ASSERTION_KEY) for the conversation `sms:<keyed hash of the phone>`, so later SMS from
 the same phone continue it and only this channel can vouch for the number.
+
+The channel only translates: an SMS into a message (operator commands and menu numbers,
+channels/sms/keywords.py) and the turn's answer into SMS (channels/sms/render.py). The last
+answer per conversation is kept in the channel's own memory (channels/conversation_memory.py,
+`memory_url` for Redis when several processes serve the webhook), never read back from the
+dialogue's tracker store.
 """
 
 from __future__ import annotations
@@ -13,33 +19,43 @@ import hashlib
 import hmac
 import logging
 import math
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import templates
+from channels.answers import AnswerCollector
+from channels.conversation_memory import (
+    ConversationMemory,
+    LocalMemory,
+    MemoryUnavailable,
+    Remembered,
+    memory_from_credentials,
+)
 from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RateLimiter, RequestRejected
 from channels.metadata import client_source
+from channels.options import KeyedOption
 from channels.sms.auth import GatewayAuth
-from channels.sms.conversation import DEFAULT_OFFER_TTL, last_offer
 from channels.sms.keywords import interpret
 from channels.sms.memory import PhoneLocks, Result, RetryCache
 from channels.sms.parse import InboundSms, parse_sms_request
-from channels.sms.render import DEFAULT_MAX_SEGMENTS, Offer, Rendered, render
+from channels.sms.render import DEFAULT_MAX_SEGMENTS, Rendered, menu_of, render, render_text
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
 from core.identity.conversation import namespaced
 from redaction.text import mask_phone
+from turns.answer import Answer
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "sms"
 IDENTITY_SOURCE = "sms_sender"
 DEFAULT_REPLY_TIMEOUT = 25.0
-# Reads a conversation's events (as dicts) by sender id; the tracker store in production.
-History = Callable[[str], Awaitable[List[Dict[str, Any]]]]
+# Rasa starts a new session after 60 idle minutes (domain.yml); an older menu is stale.
+DEFAULT_MENU_TTL = 3600
+MEMORY_PREFIX = "sms_memory"
 
 
 def sender_id(phone: str, key: str) -> str:
@@ -66,17 +82,6 @@ def identity_metadata(sms: InboundSms, conversation_id: str, key: str) -> Dict[s
     }
 
 
-def tracker_history(agent: Any) -> History:
-    """The conversation's events from the agent's tracker store."""
-
-    async def events(sender: str) -> List[Dict[str, Any]]:
-        tracker = await agent.tracker_store.retrieve(sender)
-        # All events, not applied_events(): that drops the user turns a form consumed.
-        return [event.as_dict() for event in tracker.events] if tracker else []
-
-    return events
-
-
 def error_body(code: str) -> Dict[str, Any]:
     """A JSON error: a machine-readable code and a readable Chinese message."""
     message = templates.SMS_ERROR_MESSAGES.get(code) or templates.ERROR_MESSAGES.get(code, code)
@@ -98,27 +103,6 @@ def reply_body(sms: InboundSms, rendered: Rendered, busy: bool = False) -> Dict[
     return body
 
 
-class SmsOutput(CollectingOutputChannel):
-    """Collects the bot's messages with the response name, which decides how SMS renders them."""
-
-    @classmethod
-    def name(cls) -> str:
-        """`sms`, so the domain may give responses an SMS-specific variant (channel: sms)."""
-        return CHANNEL
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Keeps the whole text as one message (no split on blank lines)."""
-        await self._persist_message({"text": text, "utter_action": kwargs.get("utter_action")})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Keeps the buttons for rendering as a numbered menu."""
-        await self._persist_message(
-            {"text": text, "buttons": buttons, "utter_action": kwargs.get("utter_action")}
-        )
-
-
 def _keep(result: Result) -> bool:
     """Only real answers are replayed to a retry; a busy one may be retried for real."""
     return result[0] == 200 and not result[1].get("busy")
@@ -134,8 +118,11 @@ class SmsInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """Reads auth (hmac|token), secret/secret_env, max_age, rate_*, max_segments, sizes."""
+        """Reads auth (hmac|token), secret/secret_env, max_age, rate_*, max_segments, sizes,
+        and the memory: memory_url/memory_url_env (Redis), memory_ttl (offer_ttl), memory_size."""
         credentials = credentials or {}
+        memory_settings = dict(credentials)
+        memory_settings.setdefault("memory_ttl", credentials.get("offer_ttl") or DEFAULT_MENU_TTL)
         return cls(
             auth=GatewayAuth.from_credentials(credentials),
             limiter=RateLimiter(
@@ -145,8 +132,8 @@ class SmsInput(InputChannel):
             max_segments=int(credentials.get("max_segments", DEFAULT_MAX_SEGMENTS)),
             memory_size=int(credentials.get("memory_size", 10_000)),
             reply_timeout=float(credentials.get("reply_timeout", DEFAULT_REPLY_TIMEOUT)),
-            offer_ttl=float(credentials.get("offer_ttl", DEFAULT_OFFER_TTL)),
             assertion_key=key_from_env(),
+            memory=memory_from_credentials(memory_settings, prefix=MEMORY_PREFIX),
         )
 
     def __init__(
@@ -156,19 +143,21 @@ class SmsInput(InputChannel):
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         memory_size: int = 10_000,
         reply_timeout: float = DEFAULT_REPLY_TIMEOUT,
-        offer_ttl: float = DEFAULT_OFFER_TTL,
         assertion_key: Optional[str] = None,
+        memory: Optional[ConversationMemory] = None,
     ) -> None:
         """Locks, rate limit and retries are per process; see channels/sms/memory.py.
 
         `assertion_key` (CHANNEL_ASSERTION_KEY) signs the sender; None: read per message.
+        `memory` keeps each conversation's last answer (in this process by default).
         """
         self.assertion_key = assertion_key
         self.auth = auth or GatewayAuth.from_credentials({})
         self.limiter = limiter or RateLimiter(limit=10, window=60)
         self.max_segments = max_segments
         self.reply_timeout = reply_timeout
-        self.offer_ttl = offer_ttl
+        # Not `memory or …`: an empty LocalMemory is falsy (it has a length).
+        self.memory = memory if memory is not None else LocalMemory(DEFAULT_MENU_TTL, memory_size)
         self.locks = PhoneLocks()
         self.retries = RetryCache(memory_size)
 
@@ -182,9 +171,8 @@ class SmsInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            history = tracker_history(request.app.ctx.agent)
             status, body, headers = await self.handle(
-                request.headers, request.body or b"", on_new_message, history
+                request.headers, request.body or b"", on_new_message
             )
             return response.json(body, status=status, headers=headers)
 
@@ -195,7 +183,6 @@ class SmsInput(InputChannel):
         headers: Mapping[str, str],
         body: bytes,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        history: Optional[History] = None,
     ) -> Tuple[int, Dict[str, Any], Optional[Dict[str, str]]]:
         """One webhook call: (status, JSON body, extra headers). Never raises for bad input."""
         if len(body) > MAX_BODY_BYTES:
@@ -209,16 +196,13 @@ class SmsInput(InputChannel):
             return exc.status, error_body(exc.code), None
         key = (sms.phone, sms.message_id) if sms.message_id else None
         status, answer = await self.retries.once(
-            key, lambda: self._turn(sms, on_new_message, history), keep=_keep
+            key, lambda: self._turn(sms, on_new_message), keep=_keep
         )
         extra = {"Retry-After": str(answer["retry_after"])} if "retry_after" in answer else None
         return status, answer, extra
 
     async def _turn(
-        self,
-        sms: InboundSms,
-        on_new_message: Callable[[UserMessage], Awaitable[Any]],
-        history: Optional[History],
+        self, sms: InboundSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Result:
         """Rate limit, channel-level answers, then the assistant's turn rendered as SMS."""
         wait = self.limiter.retry_after(sms.phone)
@@ -229,41 +213,53 @@ class SmsInput(InputChannel):
             return 429, body
         if sms.too_long:
             text = templates.SMS_TOO_LONG.format(limit=MAX_MESSAGE_CHARS)
-            return 200, reply_body(sms, render([{"text": text}], self.max_segments))
+            return 200, reply_body(sms, render_text(text, self.max_segments))
         if not sms.text:
-            return 200, reply_body(sms, render([{"text": templates.SMS_EMPTY}], self.max_segments))
+            return 200, reply_body(sms, render_text(templates.SMS_EMPTY, self.max_segments))
+        conversation = sender_id(sms.phone, self.auth.secret)
         async with self.locks.lock(sms.phone):
-            offer = await self._offer(sms.phone, history)
-            inbound = interpret(sms.text, sms.phone, offer)
+            inbound = interpret(sms.text, sms.phone, self._menu(conversation, sms.phone))
             if inbound.reply is not None:
-                return 200, reply_body(sms, render([{"text": inbound.reply}], self.max_segments))
-            messages = await self._assistant(sms, inbound.text or sms.text, on_new_message)
-            rendered = render(messages, self.max_segments)
+                return 200, reply_body(sms, render_text(inbound.reply, self.max_segments))
+            answer = await self._assistant(
+                sms, conversation, inbound.text or sms.text, on_new_message
+            )
+            rendered = render(answer, self.max_segments)
+            # What the user saw last: this answer, or the busy SMS, which offers no menu.
+            self._remember(conversation, answer if rendered.messages else None, sms.phone)
             if not rendered.messages:
-                busy = render([{"text": templates.UNAVAILABLE}], self.max_segments)
+                busy = render_text(templates.UNAVAILABLE, self.max_segments)
                 return 200, reply_body(sms, busy, busy=True)
             return 200, reply_body(sms, rendered)
 
-    async def _offer(self, phone: str, history: Optional[History]) -> Offer:
-        """The menu the last reply to `phone` offered; none when it cannot be read."""
-        if history is None:
-            return Offer()
+    def _menu(self, conversation: str, phone: str) -> Tuple[KeyedOption, ...]:
+        """The numbered menu the last reply showed; none when it cannot be read."""
         try:
-            events = await history(sender_id(phone, self.auth.secret))
-        except Exception:  # the tracker store is down: numbers then go to the bot as typed
-            logger.warning("sms: could not read the conversation of %s", mask_phone(phone))
-            return Offer()
-        return last_offer(events, ttl=self.offer_ttl)
+            answer = self.memory.recall(conversation).answer
+        except MemoryUnavailable:  # numbers then go to the assistant as typed
+            logger.warning("sms: could not read the menu sent to %s", mask_phone(phone))
+            return ()
+        return menu_of(answer) if answer is not None else ()
+
+    def _remember(self, conversation: str, answer: Optional[Answer], phone: str) -> None:
+        """Keeps the answer just sent (forgets the last one when none was)."""
+        try:
+            if answer is None:
+                self.memory.forget(conversation)
+            else:
+                self.memory.remember(conversation, Remembered(answer=answer))
+        except MemoryUnavailable:  # the reply still goes out; a number then goes as typed
+            logger.warning("sms: could not remember the reply to %s", mask_phone(phone))
 
     async def _assistant(
         self,
         sms: InboundSms,
+        conversation: str,
         text: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> List[Dict[str, Any]]:
-        """Runs one turn of the assistant; [] when it failed or took too long."""
-        collector = SmsOutput()
-        conversation = sender_id(sms.phone, self.auth.secret)
+    ) -> Answer:
+        """Runs one turn of the assistant; an empty answer when it failed or took too long."""
+        collector = AnswerCollector(CHANNEL)  # named `sms`: responses' SMS variants apply
         message = UserMessage(
             text,
             collector,
@@ -278,8 +274,8 @@ class SmsInput(InputChannel):
             await asyncio.wait_for(asyncio.shield(on_new_message(message)), self.reply_timeout)
         except asyncio.TimeoutError:
             logger.error("sms: the turn for %s took over %ss", masked, self.reply_timeout)
-            return []
+            return Answer()
         except Exception:  # the HTTP boundary: log it, answer "busy", never a bare 500
             logger.exception("sms: handling the message from %s failed", masked)
-            return []
-        return collector.messages
+            return Answer()
+        return collector.answer()

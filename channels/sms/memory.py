@@ -3,8 +3,8 @@
 The retry table is a bounded LRU inside one Rasa server process, enough for `rasa run` (one
 Sanic worker). With several workers or replicas, route each phone to one process (sticky by
 `from`) or keep the table in a shared store such as Redis (SET key NX with a TTL, keyed by
-phone and message_id). The menu a reply offered is not kept here: it is read back from the
-conversation in the tracker store (channels/sms/conversation.py), which all processes share.
+phone and message_id). The last answer of each conversation (what a menu number picks) is
+kept in the channel's conversation memory (channels/conversation_memory.py), which can be Redis.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
-"""The bot's messages as SMS: numbered replies for buttons, no screen-only bits, segments."""
+"""A turn's answer as SMS: plain text, numbered menus for its options, segments."""
 
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Sequence, Tuple
 
 from channels import templates
+from channels.options import KeyedOption, keyed
+from turns.answer import Answer, Option
 
 # A single SMS holds 70 UCS-2 units (any Chinese text) or 160 GSM-7 characters; a long
 # message is split into parts that each lose room to the concatenation header.
@@ -19,9 +21,6 @@ _GSM_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM_EXTENDED = set("^{}\\[~]|€")  # each costs two septets
-# Actions whose buttons ask to confirm a cancellation: in SMS these need the code word.
-CONFIRM_ACTIONS = frozenset({"utter_ask_cancel_confirmed"})
-_NUMBERED_TITLE = re.compile(r"^\s*\d+\s*[.、．]\s*")
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\((?:[^)]*)\)")
 # Paired **bold** / __bold__ only: a masked phone's 138****8000 keeps its asterisks.
 _MARKDOWN_EMPHASIS = re.compile(
@@ -33,15 +32,6 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
 @dataclass(frozen=True)
-class Option:
-    """One numbered choice offered in an SMS; replying `number` sends `payload`."""
-
-    number: int
-    payload: str
-    title: str
-
-
-@dataclass(frozen=True)
 class Sms:
     """One SMS as the gateway sends it (possibly several concatenated segments)."""
 
@@ -49,21 +39,12 @@ class Sms:
     segments: int
 
 
-@dataclass(frozen=True)
-class Offer:
-    """What the last reply offered: numbered options, and whether it asked to confirm."""
-
-    options: Tuple[Option, ...] = ()
-    confirming: bool = False
-    picked: Optional[Option] = None  # the option picked from the list before, if any
-
-
 @dataclass
 class Rendered:
-    """A turn's reply: the SMS to send and what it offered."""
+    """A turn's reply: the SMS to send, and the numbered menu it showed (if any)."""
 
     messages: List[Sms] = field(default_factory=list)
-    offer: Offer = field(default_factory=Offer)
+    menu: Tuple[KeyedOption, ...] = ()
 
     @property
     def text(self) -> str:
@@ -105,36 +86,28 @@ def plain_text(text: str) -> str:
     return text.strip()
 
 
-def _title(button: Dict[str, Any]) -> str:
-    return _NUMBERED_TITLE.sub("", str(button.get("title") or "")).strip()
-
-
-def _is_confirmation(message: Dict[str, Any]) -> bool:
-    if message.get("utter_action") in CONFIRM_ACTIONS:
-        return True
-    return any(
-        b.get("payload") == "/affirm" and "确认取消" in str(b.get("title", ""))
-        for b in message.get("buttons") or []
-    )
-
-
-def _options(buttons: Sequence[Dict[str, Any]]) -> Tuple[Option, ...]:
+def _options(raw: Iterable[Mapping[str, Any]]) -> Tuple[Option, ...]:
     return tuple(
-        Option(number=i, payload=str(b.get("payload") or _title(b)), title=_title(b))
-        for i, b in enumerate(buttons, 1)
-        if b.get("payload") or _title(b)
+        Option(str(o.get("payload")), str(o.get("title") or "")) for o in raw if o.get("payload")
     )
 
 
-def _with_menu(text: str, options: Sequence[Option], confirming: bool) -> str:
-    """Adds "回复1 …，回复2 …" unless the text already says what to reply."""
-    if confirming or all(o.title and o.title in text for o in options):
-        return text
-    menu = templates.SMS_OPTION_SEPARATOR.join(
-        templates.SMS_OPTION.format(number=o.number, title=o.title) for o in options
+def shown_menu(text: str, options: Sequence[Option]) -> Tuple[KeyedOption, ...]:
+    """The numbered menu SMS adds under `text`: none when the options have no titles to show
+    or the text already says what to reply (a numbered list, the words of a confirmation)."""
+    menu = keyed(options)
+    if not menu or not all(o.title for o in menu) or all(o.title in text for o in menu):
+        return ()
+    return menu
+
+
+def _with_menu(text: str, menu: Sequence[KeyedOption]) -> str:
+    """Adds "回复1 …，回复2 …。" under the text."""
+    line = templates.SMS_OPTION_SEPARATOR.join(
+        templates.SMS_OPTION.format(number=o.number, title=o.title) for o in menu
     )
-    menu += templates.SMS_OPTIONS_END
-    return f"{text}\n{menu}" if text else menu
+    line += templates.SMS_OPTIONS_END
+    return f"{text}\n{line}" if text else line
 
 
 def _pack(texts: List[str], max_segments: int) -> List[Sms]:
@@ -152,20 +125,28 @@ def _pack(texts: List[str], max_segments: int) -> List[Sms]:
     return messages
 
 
-def render(
-    bot_messages: Sequence[Dict[str, Any]], max_segments: int = DEFAULT_MAX_SEGMENTS
-) -> Rendered:
-    """The bot's messages of one turn as SMS, and the options the last menu offered."""
+def render(answer: Answer, max_segments: int = DEFAULT_MAX_SEGMENTS) -> Rendered:
+    """The answer's messages as SMS; a message's titled options become a numbered menu."""
     texts: List[str] = []
-    offer = Offer()
-    for message in bot_messages:
+    menu: Tuple[KeyedOption, ...] = ()
+    for message in answer.messages:
         text = plain_text(str(message.get("text") or ""))
-        buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict)]
-        if buttons:
-            confirming = _is_confirmation(message)
-            options = _options(buttons)
-            offer = Offer(options=options, confirming=confirming)
-            text = _with_menu(text, options, confirming)
+        options = _options(message.get("options") or ())
+        if options:
+            # The last message with options decides what a number means next time.
+            menu = shown_menu(text, options)
+            if menu:
+                text = _with_menu(text, menu)
         if text:
             texts.append(text)
-    return Rendered(messages=_pack(texts, max(1, max_segments)), offer=offer)
+    return Rendered(messages=_pack(texts, max(1, max_segments)), menu=menu)
+
+
+def render_text(text: str, max_segments: int = DEFAULT_MAX_SEGMENTS) -> Rendered:
+    """One of the channel's own sentences as SMS."""
+    return render(Answer(texts=(text,), messages=({"text": text, "options": []},)), max_segments)
+
+
+def menu_of(answer: Answer) -> Tuple[KeyedOption, ...]:
+    """The numbered menu the SMS of `answer` showed (what a number replied to it picks)."""
+    return render(answer).menu

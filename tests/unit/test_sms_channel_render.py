@@ -1,14 +1,16 @@
-"""Bot messages rendered as SMS: segments, numbered menus instead of buttons, merging."""
+"""A turn's answer rendered as SMS: segments, numbered menus for options, merging."""
 
 from __future__ import annotations
 
 import math
+from typing import Any, Dict
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sms.render import Option, count_segments, plain_text, render
+from channels.sms.render import count_segments, menu_of, plain_text, render, shown_menu
+from turns.answer import Answer, Option, answer_of, describe
 
 LIST = {
     "text": "您的号码138****8000下开通了以下会员：\n1. 腾讯视频VIP（连续包月 ¥25/月）\n"
@@ -35,6 +37,18 @@ ANOTHER = {
     ],
     "utter_action": "utter_ask_another",
 }
+
+
+def turn(*messages: Dict[str, Any]) -> Answer:
+    """The answer of one turn made of these messages (described as the dialogue does)."""
+    described = []
+    for message in messages:
+        message = dict(message)
+        response = message.pop("utter_action", None)
+        if response:
+            message["next"] = describe(response, message.get("buttons"))
+        described.append(message)
+    return answer_of(described)
 
 
 @pytest.mark.parametrize(
@@ -72,30 +86,35 @@ def test_segments_are_enough_for_the_text(text: str) -> None:
     assert (n == 0) == (text == "")
 
 
-def test_a_numbered_list_is_sent_as_it_is_and_remembered() -> None:
-    """The list already names every option: no extra menu; numbers map to the payloads."""
-    rendered = render([LIST])
+def test_a_numbered_list_is_sent_as_it_is() -> None:
+    """The list already names and numbers every option: no extra menu, nothing to map."""
+    rendered = render(turn(LIST))
     assert rendered.text == LIST["text"]
-    assert rendered.offer.options == (
-        Option(1, "1", "腾讯视频VIP"),
-        Option(2, "2", "QQ音乐绿钻"),
-    )
-    assert not rendered.offer.confirming
+    assert rendered.menu == ()
     assert rendered.segments == 2
 
 
-def test_buttons_become_reply_numbers() -> None:
-    """还要取消/不用了 buttons become "回复1 还要取消，回复2 不用了"."""
-    rendered = render([ANOTHER])
+def test_options_become_reply_numbers() -> None:
+    """还要取消/不用了 become "回复1 还要取消，回复2 不用了", and 1/2 pick them next time."""
+    answer = turn(ANOTHER)
+    rendered = render(answer)
     assert rendered.text == "还需要取消其他会员吗？\n回复1 还要取消，回复2 不用了。"
-    assert [o.payload for o in rendered.offer.options] == ["/affirm", "/deny"]
+    assert [(o.key, o.payload) for o in rendered.menu] == [("1", "/affirm"), ("2", "/deny")]
+    assert menu_of(answer) == rendered.menu
 
 
-def test_the_confirmation_is_flagged_and_keeps_its_wording() -> None:
-    """The confirmation question already says what to reply, and asks for the code word."""
-    rendered = render([CONFIRM])
+def test_the_confirmation_keeps_its_wording_and_offers_no_numbers() -> None:
+    """The confirmation already says what to reply; a number must never stand for a yes."""
+    rendered = render(turn(CONFIRM))
     assert rendered.text == CONFIRM["text"]
-    assert rendered.offer.confirming
+    assert rendered.menu == ()
+
+
+def test_untitled_options_are_not_shown() -> None:
+    """A yes/no question without buttons (its options have no titles) shows no menu."""
+    assert shown_menu("还有什么可以帮您？", (Option("/affirm"), Option("/deny"))) == ()
+    answer = turn({"text": "不客气。还有什么可以帮您？", "utter_action": "utter_you_are_welcome"})
+    assert render(answer).text == "不客气。还有什么可以帮您？" and render(answer).menu == ()
 
 
 def test_one_turn_is_one_sms_when_it_fits() -> None:
@@ -104,7 +123,7 @@ def test_one_turn_is_one_sms_when_it_fits() -> None:
         "text": "QQ音乐绿钻（连续包月，¥15/月，话费代扣）："
         "当前权益有效期至12月1日，下次扣费日期12月1日。"
     }
-    rendered = render([status, CONFIRM])
+    rendered = render(turn(status, CONFIRM))
     assert len(rendered.messages) == 1
     assert rendered.text == status["text"] + "\n" + CONFIRM["text"]
     assert rendered.segments == count_segments(rendered.text) == 2
@@ -112,8 +131,7 @@ def test_one_turn_is_one_sms_when_it_fits() -> None:
 
 def test_a_long_turn_is_split_between_messages_only() -> None:
     """Over the segment limit: several SMS, each whole bot messages, none over the limit."""
-    long = [{"text": "退" * 150}, {"text": "订" * 150}, {"text": "好"}]
-    rendered = render(long, max_segments=3)
+    rendered = render(turn({"text": "退" * 150}, {"text": "订" * 150}, {"text": "好"}), 3)
     assert [m.text for m in rendered.messages] == ["退" * 150, "订" * 150 + "\n好"]
     assert all(m.segments <= 3 for m in rendered.messages)
     assert rendered.segments == sum(m.segments for m in rendered.messages)
@@ -122,16 +140,17 @@ def test_a_long_turn_is_split_between_messages_only() -> None:
 def test_screen_only_bits_are_dropped() -> None:
     """Markdown, HTML, images and custom payloads do not reach an SMS; masked phones stay."""
     rendered = render(
-        [
+        turn(
             {"text": "**注意**：[详情](https://x.cn)见<b>这里</b>，号码138****8000"},
             {"image": "https://x.cn/a.png"},
             {"custom": {"widget": 1}},
-        ]
+        )
     )
     assert rendered.text == "注意：详情见这里，号码138****8000"
     assert plain_text("a\n\n\nb") == "a\nb"
 
 
-def test_a_reply_without_buttons_offers_nothing() -> None:
-    """The last offer is cleared by a reply without a menu."""
-    assert render([{"text": "感谢您的反馈，已记录。"}]).offer.options == ()
+def test_a_reply_without_options_offers_nothing() -> None:
+    """A turn keeps the menu one of its messages showed; a turn without options has none."""
+    assert render(turn(ANOTHER, {"text": "感谢您的反馈，已记录。"})).menu != ()
+    assert render(turn({"text": "感谢您的反馈，已记录。"})).menu == ()

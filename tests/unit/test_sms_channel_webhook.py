@@ -1,11 +1,10 @@
-"""The SMS webhook without a server: gateway authentication, retries, identity, busy answers."""
+"""The SMS webhook without a server: gateway authentication, retries, identity, busy answers,
+and menus remembered in the channel's own memory."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections import defaultdict
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
@@ -13,11 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels import templates
+from channels.conversation_memory import LocalMemory, MemoryUnavailable, RedisMemory, Remembered
 from channels.guard import RateLimiter
 from channels.sms import SmsInput, sender_id
 from channels.sms.auth import DEV_SECRET, GatewayAuth, sign
 from channels.sms.memory import Lru, RetryCache
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
+from turns.answer import describe
 
 NOW = 1_800_000_000.0
 SECRET = "s3cret-for-tests"
@@ -31,6 +32,14 @@ LIST = {
     ],
     "utter_action": "utter_subscription_list",
 }
+ANOTHER = {
+    "text": "还需要取消其他会员吗？",
+    "buttons": [
+        {"title": "还要取消", "payload": "/affirm"},
+        {"title": "不用了", "payload": "/deny"},
+    ],
+    "utter_action": "utter_ask_another",
+}
 CONFIRM = {
     "text": "确认要取消QQ音乐绿钻的自动续费吗？请回复“确认取消”或“先不取消”。",
     "buttons": [
@@ -42,38 +51,40 @@ CONFIRM = {
 
 
 class FakeBot:
-    """Stands in for Rasa: records each message, answers from a script, keeps the events."""
+    """Stands in for Rasa: records each message and answers from a script, each reply with
+    the `next` description the dialogue gives it."""
 
     def __init__(self, script: Optional[Callable[[str], List[Dict[str, Any]]]] = None) -> None:
         self.messages: List[Any] = []
-        self.events: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
         self.script = script or (lambda text: [{"text": f"收到：{text}"}])
         self.delay = 0.0
         self.fail = False
 
     async def __call__(self, message: Any) -> None:
         self.messages.append(message)
-        events = self.events[message.sender_id]
-        events.append({"event": "user", "text": message.text})
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.fail:
             raise RuntimeError("action server down")
         for reply in self.script(message.text):
-            await message.output_channel.send_response(message.sender_id, dict(reply))
-            events.append(
-                {
-                    "event": "bot",
-                    "text": reply.get("text"),
-                    "data": {"buttons": reply.get("buttons")},
-                    "metadata": {"utter_action": reply.get("utter_action")},
-                    "timestamp": time.time(),
-                }
-            )
+            reply = dict(reply)
+            response = reply.pop("utter_action", None)
+            if response:
+                reply["next"] = describe(response, reply.get("buttons"))
+            await message.output_channel.send_response(message.sender_id, reply)
 
-    async def history(self, sender: str) -> List[Dict[str, Any]]:
-        """The conversation's events, as the tracker store would give them."""
-        return list(self.events[sender])
+
+class BrokenMemory(LocalMemory):
+    """A Redis memory whose server is down."""
+
+    def recall(self, conversation_id: str) -> Remembered:
+        raise MemoryUnavailable("down")
+
+    def remember(self, conversation_id: str, remembered: Remembered) -> None:
+        raise MemoryUnavailable("down")
+
+    def forget(self, conversation_id: str) -> None:
+        raise MemoryUnavailable("down")
 
 
 def channel(**kwargs: Any) -> SmsInput:
@@ -100,7 +111,7 @@ def sms(text: str, message_id: Optional[str] = None, phone: str = "13800138000")
 
 
 def call(ch: SmsInput, bot: FakeBot, headers: Dict[str, str], raw: bytes) -> tuple:
-    return asyncio.run(ch.handle(headers, raw, bot, bot.history))
+    return asyncio.run(ch.handle(headers, raw, bot))
 
 
 def test_a_signed_sms_reaches_the_assistant_as_the_sender() -> None:
@@ -116,9 +127,7 @@ def test_a_signed_sms_reaches_the_assistant_as_the_sender() -> None:
     assert sender_id("13800138000", SECRET) != sender_id("13800138000", "another key")
     assert message.input_channel == "sms"
     assert "identity" not in message.metadata
-    proof = verify(
-        ASSERTION_KEY, message.metadata[METADATA_KEY], conversation_id=message.sender_id
-    )
+    proof = verify(ASSERTION_KEY, message.metadata[METADATA_KEY], conversation_id=message.sender_id)
     assert (proof.phone, proof.source, proof.proves_phone) == ("13800138000", "sms_sender", True)
     with pytest.raises(InvalidAssertion):  # signed with CHANNEL_ASSERTION_KEY, nothing else
         verify(SECRET, message.metadata[METADATA_KEY], conversation_id=message.sender_id)
@@ -207,9 +216,7 @@ def test_concurrent_retries_wait_for_the_first() -> None:
     headers, raw = signed(sms("你好", "dup-9"))
 
     async def both() -> list:
-        return await asyncio.gather(
-            ch.handle(headers, raw, bot, bot.history), ch.handle(headers, raw, bot, bot.history)
-        )
+        return await asyncio.gather(ch.handle(headers, raw, bot), ch.handle(headers, raw, bot))
 
     first, second = asyncio.run(both())
     assert first == second and first[0] == 200 and len(bot.messages) == 1
@@ -234,27 +241,76 @@ def test_a_slow_turn_answers_busy_in_time() -> None:
     assert status == 200 and body["busy"]
 
 
-def test_list_pick_and_code_word_over_sms() -> None:
-    """0000 → list; "2" → option 2; "确认1" questioned; "确认2" → /affirm."""
+def test_list_pick_and_confirmation_reach_the_dialogue_as_typed() -> None:
+    """0000 → list; "2", "确认1", "1" and "确认2" go as typed: the dialogue decides consent."""
 
     def script(text: str) -> List[Dict[str, Any]]:
-        return {"/cancel_subscription": [LIST], "2": [CONFIRM]}.get(text, [{"text": "已取消"}])
+        return {"/cancel_subscription": [LIST], "2": [CONFIRM]}.get(text, [CONFIRM])
 
     ch, bot = channel(), FakeBot(script)
     call(ch, bot, *signed(sms("0000")))
     _, body, _ = call(ch, bot, *signed(sms("2")))
-    assert "确认要取消QQ音乐绿钻" in body["text"]
-    _, body, _ = call(ch, bot, *signed(sms("确认1")))
-    assert body["text"] == templates.SMS_CONFIRM_MISMATCH.format(number=2, title="QQ音乐绿钻")
-    _, body, _ = call(ch, bot, *signed(sms("确认2")))
-    assert [m.text for m in bot.messages] == ["/cancel_subscription", "2", "/affirm"]
-    assert body["text"] == "已取消"
+    assert body["text"] == CONFIRM["text"]
+    for text in ("确认1", "1", "确认2"):
+        call(ch, bot, *signed(sms(text)))
+    assert [m.text for m in bot.messages] == ["/cancel_subscription", "2", "确认1", "1", "确认2"]
+    assert all(m.output_channel.name() == "sms" for m in bot.messages)  # SMS variants apply
+
+
+def test_a_number_picks_from_the_menu_the_last_sms_showed() -> None:
+    """回复1 还要取消，回复2 不用了 → "2" sends that option's payload; later, as typed."""
+    ch, bot = channel(), FakeBot(lambda text: [ANOTHER] if text == "你好" else [{"text": "好"}])
+    _, body, _ = call(ch, bot, *signed(sms("你好")))
+    assert body["text"].endswith("回复1 还要取消，回复2 不用了。")
+    call(ch, bot, *signed(sms("2")))
+    call(ch, bot, *signed(sms("2")))  # the reply to "2" showed no menu
+    assert [m.text for m in bot.messages] == ["你好", "/deny", "2"]
+
+
+def test_the_channels_own_replies_keep_the_menu() -> None:
+    """An empty SMS or 取消+another number in between: the menu still stands."""
+    ch, bot = channel(), FakeBot(lambda text: [ANOTHER])
+    call(ch, bot, *signed(sms("你好")))
+    call(ch, bot, *signed(sms("取消+13900139000")))
+    call(ch, bot, *signed(sms("1")))
+    assert bot.messages[-1].text == "/affirm"
+
+
+def test_a_busy_reply_forgets_the_menu() -> None:
+    """After "系统繁忙" (which showed no menu) a number goes as typed."""
+    replies = iter([[ANOTHER], []])
+    ch, bot = channel(), FakeBot(lambda text: next(replies, [{"text": "好"}]))
+    call(ch, bot, *signed(sms("你好")))
+    assert call(ch, bot, *signed(sms("你好")))[1]["busy"]
+    call(ch, bot, *signed(sms("1")))
+    assert bot.messages[-1].text == "1"
+
+
+def test_the_menu_is_shared_through_the_memory_not_the_process() -> None:
+    """Two webhook processes sharing one memory (Redis in production) read the same menu."""
+    shared = LocalMemory()
+    first, second = channel(memory=shared), channel(memory=shared)
+    bot = FakeBot(lambda text: [ANOTHER])
+    call(first, bot, *signed(sms("你好")))
+    call(second, bot, *signed(sms("1")))
+    assert bot.messages[-1].text == "/affirm"
+
+
+def test_the_menu_expires_with_the_memory() -> None:
+    """After the memory's TTL (Rasa's session expiry by default) a number goes as typed."""
+    now = [0.0]
+    ch = channel(memory=LocalMemory(ttl=3600, clock=lambda: now[0]))
+    bot = FakeBot(lambda text: [ANOTHER])
+    call(ch, bot, *signed(sms("你好")))
+    now[0] = 3601.0
+    call(ch, bot, *signed(sms("1")))
+    assert bot.messages[-1].text == "1"
 
 
 def test_each_phone_has_its_own_menu() -> None:
-    """A number from another phone is not read against this phone's list."""
-    ch, bot = channel(), FakeBot(lambda text: [LIST])
-    call(ch, bot, *signed(sms("0000")))
+    """A number from another phone is not read against this phone's menu."""
+    ch, bot = channel(), FakeBot(lambda text: [ANOTHER])
+    call(ch, bot, *signed(sms("你好")))
     call(ch, bot, *signed(sms("2", phone="13900139000")))
     assert bot.messages[-1].text == "2"
     assert bot.messages[-1].sender_id == sender_id("13900139000", SECRET)
@@ -328,13 +384,18 @@ def test_any_signed_body_gets_2xx_or_4xx_json(raw: bytes, content_type: str) -> 
         assert body["to"] and body["text"] and body["segments"] >= 1
 
 
-def test_the_menu_is_read_back_from_the_conversation() -> None:
-    """Without the conversation's events (tracker store down), a number goes to the bot as typed."""
-    ch, bot = channel(), FakeBot(lambda text: [CONFIRM])
-    call(ch, bot, *signed(sms("0000")))
+def test_without_the_memory_a_number_goes_as_typed() -> None:
+    """The memory (Redis) down: the SMS is still answered; a number reaches the bot as typed."""
+    ch, bot = channel(memory=BrokenMemory()), FakeBot(lambda text: [ANOTHER])
+    assert call(ch, bot, *signed(sms("你好")))[0] == 200
+    status, body, _ = call(ch, bot, *signed(sms("1")))
+    assert status == 200 and body["text"].startswith("还需要取消")
+    assert bot.messages[-1].text == "1"
 
-    async def broken(sender: str) -> list:
-        raise ConnectionError("tracker store down")
 
-    status, _, _ = asyncio.run(ch.handle(*signed(sms("1")), bot, broken))
-    assert status == 200 and bot.messages[-1].text == "1"
+def test_the_memory_comes_from_credentials() -> None:
+    """In this process by default, with the menu's TTL; Redis with memory_url."""
+    ch = SmsInput.from_credentials({"offer_ttl": 120, "secret": SECRET})
+    assert isinstance(ch.memory, LocalMemory) and ch.memory.ttl == 120
+    redis = SmsInput.from_credentials({"memory_url": "redis://localhost:1/0", "secret": SECRET})
+    assert isinstance(redis.memory, RedisMemory) and redis.memory.prefix == "sms_memory"
