@@ -20,6 +20,7 @@ EVAL_DIR = SHARED / "eval"
 
 def require_shared(path: Path) -> Path:
     """`path` (under ../shared) if it exists; else skips the test, or fails it under CI=true."""
+    __tracebackhide__ = True  # the report points at the test that needs the file, not here
     if path.exists():
         return path
     shown = f"../shared/{path.relative_to(SHARED)}" if path.is_relative_to(SHARED) else str(path)
@@ -31,6 +32,7 @@ def require_shared(path: Path) -> Path:
 
 def shared_path(*parts: str) -> Path:
     """The path of a file or folder of ../shared, e.g. shared_path("spec", "contract.md")."""
+    __tracebackhide__ = True
     return require_shared(SHARED.joinpath(*parts))
 
 
@@ -40,6 +42,7 @@ def _eval_files() -> List[Path]:
 
 def shared_eval_files() -> List[Path]:
     """The shared evaluation files (../shared/eval/*.yml), never trained on; skips without them."""
+    __tracebackhide__ = True
     files = _eval_files()
     if not files:
         require_shared(EVAL_DIR / "*.yml")

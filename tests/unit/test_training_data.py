@@ -78,6 +78,7 @@ def test_every_intent_has_forty_varied_examples(training) -> None:
 
 def eval_texts() -> set:
     """Normalised texts of the shared evaluation files (never trained on); skips without them."""
+    __tracebackhide__ = True
     return {normalize(t) for path in shared_eval_files() for t in plain_texts(path)}
 
 
