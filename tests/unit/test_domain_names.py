@@ -2,7 +2,7 @@
 
 The code is read with `ast`, never imported, and only where a string is surely a domain name:
 - a slot: `SlotSet("…")`, `….get_slot("…")`, a module constant named `…_SLOT` / `…_SLOTS`;
-- an action: `FollowupAction("…")`, what `name()` of a class returns;
+- an action: `FollowupAction("…")`, what `name()` of an action class returns;
 - a response: `response="…"` in any call;
 - an intent: a string compared with something about an intent (`intent == "deny"`,
   `latest_intent_name(t) in LEAVING`), a module constant named `…_INTENT` / `…_INTENTS`;
@@ -213,18 +213,14 @@ def _is_action_class(node: ast.ClassDef) -> bool:
 
 def _about_intent(node: ast.expr) -> bool:
     """Whether an expression (not a literal) reads an intent: `intent`, `latest_intent_name(t)`."""
-    if isinstance(node, ast.Constant):
-        return False
+    if isinstance(node, (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict)):
+        return False  # the names compared with: ("affirm", OTHER_INTENT) is not itself an intent
     return any(
         "intent" in ident.lower()
         for sub in ast.walk(node)
         for ident in (getattr(sub, "id", None), getattr(sub, "attr", None))
         if isinstance(ident, str)
-    ) and not _is_literal(node)
-
-
-def _is_literal(node: ast.expr) -> bool:
-    return isinstance(node, (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict))
+    )
 
 
 def source_modules() -> List[Module]:
