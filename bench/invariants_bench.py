@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from tests.invariants import checks
-from tests.invariants.runner import Run, Runner
-from tests.invariants.search import Survey, survey
-from tests.invariants.server import clocked_served
+from evaluation.invariants import checks
+from evaluation.invariants.runner import Run, Runner
+from evaluation.invariants.search import Survey, survey
+from evaluation.invariants.server import clocked_served
 
 EXAMPLES = {False: 2000, True: 200}
 MAX_MOVES = 16

@@ -1,4 +1,4 @@
-"""NLU scores of one system on one labelled file, built on tests/nlu/evaluation.py.
+"""NLU scores of one system on one labelled file, built on evaluation/nlu.py.
 
 `score_file` runs the accuracy gates' own `evaluate` (same intent and value-level entity
 rules) through a recording parser, then derives what the gates do not report: per-intent
@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from tests.nlu.evaluation import Report, evaluate
+from evaluation.nlu import Report, evaluate
 
 Pairs = Counter  # Counter of (entity, value)
 MAX_ERRORS = 30
@@ -114,7 +114,7 @@ def score_file(path: Path, parse: Callable[[str], Dict[str, Any]]) -> Dict[str, 
         abs(scores["accuracy"] - report.intent_accuracy) > 1e-9
         or sum(e["tp"] for e in scores["per_entity"].values()) != report.entity_tp
     ):
-        raise RuntimeError(f"{path}: derived scores disagree with tests/nlu/evaluation.py")
+        raise RuntimeError(f"{path}: derived scores disagree with evaluation/nlu.py")
     # The gates' F1 counts "no entities expected, none found" as perfect; keep theirs too.
     overall["gate_f1"] = report.entity_f1
     scores["gold"] = [g[1] for g in gold]

@@ -27,7 +27,7 @@ PERTURBATIONS = {
 NOTES = [
     "Metrics: intent accuracy counts `nlu_fallback` as wrong; macro F1 averages the F1 of the "
     "intents present in the file; entities are scored on (entity, canonical value) pairs "
-    "exactly as `tests/nlu/evaluation.py` (the accuracy gates) counts them; – = no entity "
+    "exactly as `evaluation/nlu.py` (the accuracy gates) counts them; – = no entity "
     "expected or found.",
     "(a) stock whitespace: WhitespaceTokenizer, RegexFeaturizer, LexicalSyntacticFeaturizer, "
     "word and char_wb(1-4) CountVectors, DIET with entity recognition, EntitySynonymMapper; "

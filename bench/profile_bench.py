@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from bench import servers
-from tools.serve import SERVER_ENV
+from stack.launch import SERVER_ENV
 
 VARIANTS = ("as_is", "fixed")
 TURNS = ("帮我把腾讯视频的自动续费关了", "{phone}", "验证码{code}", "先不取消", "谢谢")
@@ -68,9 +68,9 @@ async def _measure(
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    from bench.servers import ROOT, bench_env, free_port, reseed
+    from bench.servers import ROOT, bench_env, reseed
     from core.sms.outbox import latest_code
-    from tools.serve import commands, endpoints_file, wait_ready
+    from stack.launch import commands, endpoints_file, free_port, wait_ready
 
     # As `rasa run` does: warnings and up only (unconfigured, structlog prints every debug line).
     configure_logging_and_warnings(logging.WARNING)
@@ -213,7 +213,7 @@ def run(results_dir: Path, quick: bool) -> Path:
             "The parse cache (rasa_fixes/parse_cache.py) is off in both variants: every turn "
             "runs the NLU model, so the NLU row is what a new text costs. The shipped variant "
             "runs TensorFlow without oneDNN's kernels, as `make run` starts Rasa "
-            "(tools/serve.py: SERVER_ENV; 4.1 → 3.6 ms CPU per parse, the same parses on the "
+            "(stack/launch.py: SERVER_ENV; 4.1 → 3.6 ms CPU per parse, the same parses on the "
             "held-out files to 4e-7).",
             "Tried without gain: one TensorFlow thread (TF_INTER/INTRA_OP_PARALLELISM_THREADS"
             "=1): the same CPU per turn, TensorFlow already runs DIET in the calling thread. "

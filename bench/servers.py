@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import io
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,12 +19,12 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from unittest import mock
 
 from core.sms.outbox import find_code
-from tools.serve import ACTION_AUTH_HEADER, commands, endpoints_file, server_env
+from stack.launch import ROOT, Stack, StartError, build, work_env
+from stack.processes import orphan_guard
 
 if TYPE_CHECKING:
     from core.store import SubscriptionService
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 CACHE = ROOT / "var" / "bench"
@@ -45,18 +41,6 @@ TRAINING_INPUTS = {
 }
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _orphan_guard() -> None:
-    """In the child: be sent SIGTERM when the bench process dies, so no server outlives it."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
 def _spawn(cmd: List[str], env: Dict[str, str], log: Path) -> subprocess.Popen:
     """Starts `cmd` in the project root, its output in `log`, tied to this process's life."""
     with log.open("w") as handle:
@@ -66,34 +50,27 @@ def _spawn(cmd: List[str], env: Dict[str, str], log: Path) -> subprocess.Popen:
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            preexec_fn=_orphan_guard,
+            preexec_fn=orphan_guard,
         )
+
+
+# The bench's simulated users share a few numbers and one client address: no resend limits.
+BENCH_LIMITS = {
+    "RESEND_INTERVAL_SECONDS": "0",
+    "RESEND_PER_HOUR": "100000",
+    "CODES_PER_DAY": "100000",
+    "CONVERSATION_CODES_PER_HOUR": "100000",
+    "CONVERSATION_CODES_PER_DAY": "100000",
+    "CLIENT_CODES_PER_HOUR": "100000",
+    "CLIENT_CODES_PER_DAY": "100000",
+}
 
 
 def bench_env(work: Path) -> Dict[str, str]:
     """The servers' environment: a store, outbox and partner control in `work`, no resend limits,
     and this run's secrets: the action server's token, the channels' assertion key, and a token
     that turns Rasa's HTTP API on (the bench reads trackers and parses through it)."""
-    tokens = {name: secrets.token_urlsafe(32) for name in ("ACTION_SERVER_TOKEN", "RASA_API_TOKEN")}
-    env = server_env({**os.environ, **tokens})
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RESEND_INTERVAL_SECONDS="0",
-        RESEND_PER_HOUR="100000",
-        # The bench's simulated users share a few numbers and one client address.
-        CODES_PER_DAY="100000",
-        CONVERSATION_CODES_PER_HOUR="100000",
-        CONVERSATION_CODES_PER_DAY="100000",
-        CLIENT_CODES_PER_HOUR="100000",
-        CLIENT_CODES_PER_DAY="100000",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-    )
-    return env
+    return work_env(work, **BENCH_LIMITS)
 
 
 @dataclass
@@ -323,15 +300,25 @@ class Servers:
     workers: int = 1
     # Extra environment of both servers (e.g. PARSE_CACHE_SIZE=0 for the bot without the cache).
     env_overrides: Dict[str, str] = field(default_factory=dict)
-    procs: List[subprocess.Popen] = field(default_factory=list)
     startup: Dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
-        self.env = {**bench_env(self.work), **self.env_overrides}
-        self.rasa_port, self.action_port = free_port(), free_port()
-        self.url = f"http://{HOST}:{self.rasa_port}"
-        self.action_url = f"http://{HOST}:{self.action_port}"
+        env = {**bench_env(self.work), **self.env_overrides}
+        self.stack: Stack = build(
+            self.work,
+            env,
+            model=str(self.model),
+            host=HOST,
+            api_token=env["RASA_API_TOKEN"],
+            stock=self.stock,
+            credentials=STOCK_CREDENTIALS if self.stock else None,
+            workers=self.workers,
+            tied=True,
+        )
+        self.env = self.stack.env
+        self.url = self.stack.url
+        self.action_url = self.stack.action_url
         self.outbox = OutboxTail(Path(self.env["SMS_OUTBOX"]))
 
     def __enter__(self) -> Servers:
@@ -351,86 +338,32 @@ class Servers:
 
         self.reseed()
         set_partner_mode(self.env["PARTNER_SIM_CONTROL"], "ok")
-        if self.stock:
-            endpoints = self.work / "endpoints.yml"
-            # Stock Rasa too must show the action server its token.
-            endpoints.write_text(
-                f'action_endpoint:\n  url: "{self.action_url}/webhook"\n{ACTION_AUTH_HEADER}'
-            )
-            credentials = STOCK_CREDENTIALS
-        else:
-            endpoints = endpoints_file(
-                self.action_port, self.work, host=HOST, extra=self._shared_stores()
-            )
-            credentials = None
-        action_cmd, rasa_cmd = commands(
-            self.rasa_port,
-            self.action_port,
-            endpoints,
-            "*",
-            str(self.model),
-            credentials,
-            tuned=not self.stock,
-            host=HOST,
-            api_token=self.env["RASA_API_TOKEN"],
-        )
         begin = time.monotonic()
-        for cmd, log in ((action_cmd, "actions.log"), (rasa_cmd, "rasa.log")):
-            self.procs.append(_spawn(cmd, self.env, self.work / log))
-        self._wait(f"{self.action_url}/health", begin)
-        self.startup["action_server_ready_s"] = time.monotonic() - begin
-        self._wait(f"{self.url}/", begin)  # open, answered once the model is loaded
-        self.startup["rasa_ready_s"] = time.monotonic() - begin
+        self.stack.spawn()
+        try:
+            self.stack.wait(START_TIMEOUT)
+        except StartError as exc:
+            raise RuntimeError(f"{exc}\n(see {self.work})") from exc
+        self.startup["action_server_ready_s"] = self.stack.ready_s["actions"]
+        self.startup["rasa_ready_s"] = self.stack.ready_s["rasa"]
         while not self.say("bench-startup", "你好"):
             self._check_alive(begin)
             time.sleep(0.2)
         self.startup["first_answer_s"] = time.monotonic() - begin
-        rasa = self.procs[1].pid
+        rasa = self.pids()[0]
         self.startup["rasa_rss_bytes"] = max(_proc_status(p, "VmRSS") for p in process_tree(rasa))
 
     def _check_alive(self, begin: float) -> None:
-        for proc, log in zip(self.procs, ("actions.log", "rasa.log"), strict=False):
-            if proc.poll() is not None:
-                tail = (self.work / log).read_text()[-3000:]
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail}")
+        for server in self.stack.servers:
+            if not server.running():
+                tail = server.log.read_text()[-3000:] if server.log else ""
+                raise RuntimeError(f"server exited with {server.proc.returncode}:\n{tail}")
         if time.monotonic() - begin > START_TIMEOUT:
             raise RuntimeError(f"servers not ready within {START_TIMEOUT:.0f}s (see {self.work})")
 
-    def _shared_stores(self) -> str:
-        """endpoints.yml lines for Redis trackers and locks when several workers serve."""
-        if self.workers <= 1:
-            return ""
-        self.env["SANIC_WORKERS"] = str(self.workers)
-        prefix = f"bench{os.getpid()}{self.rasa_port}"
-        return (
-            f"  store:\n    type: rasa_fixes.redis_tracker_store.RedisTrackerStore\n"
-            f"    url: {HOST}\n    port: 6379\n    key_prefix: {prefix}\n    record_exp: 3600\n"
-            f"lock_store:\n  type: rasa_fixes.redis_lock_store.AtomicRedisLockStore\n"
-            f"  url: {HOST}\n  port: 6379\n  key_prefix: {prefix}lock\n"
-        )
-
-    def _wait(self, url: str, begin: float) -> None:
-        while True:
-            self._check_alive(begin)
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-
     def stop(self) -> None:
         """Stops both servers (SIGTERM, then SIGKILL after 20 s)."""
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        self.procs.clear()
+        self.stack.stop()
 
     def reseed(self) -> None:
         """Resets the bench store to the demo data (and the extra bench accounts)."""
@@ -465,7 +398,7 @@ class Servers:
 
     def pids(self) -> Tuple[int, int]:
         """(Rasa server pid, action server pid)."""
-        return self.procs[1].pid, self.procs[0].pid
+        return self.stack.rasa[0].proc.pid, self.stack.action.proc.pid
 
     def peak_rss(self) -> Dict[str, int]:
         """Peak resident memory (VmHWM) of each server's largest process so far, in bytes."""

@@ -16,7 +16,6 @@ pytest_plugins = [
     "tests.unit.store_fixtures",
     "tests.unit.redis_fixtures",
     "tests.e2e.bot",
-    "tests.invariants.server",
 ]
 
 

@@ -1,4 +1,4 @@
-"""`python -m tests.invariants [--examples N] [--max-moves M] [--seed S] [--no-shrink]`:
+"""`python -m evaluation.invariants [--examples N] [--max-moves M] [--seed S] [--no-shrink]`:
 random conversations on servers of their own; every violation counted, then the sequence
 breaking each kind shrunk by hypothesis and printed (what goes into regression tests)."""
 
@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from tests.invariants.runner import Runner, tally
-from tests.invariants.search import shrink_kind, survey
-from tests.invariants.server import clocked_served
+from evaluation.invariants.runner import Runner, tally
+from evaluation.invariants.search import shrink_kind, survey
+from evaluation.invariants.server import clocked_served
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -24,7 +24,7 @@ def _stop(signum: int, frame: object) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Parses the command line, surveys, shrinks, prints."""
-    parser = argparse.ArgumentParser(prog="python -m tests.invariants", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m evaluation.invariants", description=__doc__)
     parser.add_argument("--examples", type=int, default=300)
     parser.add_argument("--max-moves", type=int, default=14)
     parser.add_argument("--seed", type=int, default=0)

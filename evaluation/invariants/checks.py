@@ -13,8 +13,8 @@ from actions.charge_claims import asks_for_refund
 from actions.forms import says_yes as form_says_yes
 from core.store.inspection import StoreState
 from core.store.privacy import mask_phone
-from tests.invariants.moves import AFFIRM, SAY, Move
-from tests.invariants.pools import pool
+from evaluation.invariants.moves import AFFIRM, SAY, Move
+from evaluation.invariants.pools import pool
 from turns.questions import NOT_UNDERSTOOD, OTHER_WAYS, QUESTIONS, turn_question
 from turns.record import repeats_of
 

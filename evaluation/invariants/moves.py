@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple
 
 from hypothesis import strategies as st
 
-from tests.invariants.pools import NOISE, garble, pick, pool, utterances
+from evaluation.invariants.pools import NOISE, garble, pick, pool, utterances
 from turns.questions import QUESTIONS
 
 SAY = "say:"

@@ -19,10 +19,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from core.dev_clock import write_offset
 from core.sms.outbox import latest_code
 from core.store.seed import fresh_number, seed_holders
-from tests.e2e.bot import Bot
-from tests.invariants import checks
-from tests.invariants.checks import Turn, Violation
-from tests.invariants.moves import (
+from evaluation.invariants import checks
+from evaluation.invariants.checks import Turn, Violation
+from evaluation.invariants.moves import (
     ANSWER,
     CANCEL_WITH_PHONE,
     PHONE_OTHER,
@@ -38,6 +37,7 @@ from tests.invariants.moves import (
     text_of,
     wait_seconds,
 )
+from stack.bot import Bot
 from turns.questions import turn_question
 from turns.record import last_question, template_of
 

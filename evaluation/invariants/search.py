@@ -10,8 +10,8 @@ from typing import Callable, Dict, List, Optional
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as fixed_seed
 
-from tests.invariants.moves import Sequence, sequences
-from tests.invariants.runner import Run, Runner
+from evaluation.invariants.moves import Sequence, sequences
+from evaluation.invariants.runner import Run, Runner
 
 
 def hypothesis_settings(examples: int, shrink: bool = True, **extra) -> settings:

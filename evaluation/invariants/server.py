@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import pytest
-
 from core.dev_clock import ENV as CLOCK_ENV
 from core.dev_clock import FileClock, write_offset
 from core.store import build_service
-from tests.e2e.bot import Bot, served, work_env
-from tests.invariants.runner import Runner
+from stack.bot import Bot, served
+from stack.launch import work_env
 
 
 @contextmanager
@@ -27,11 +24,3 @@ def clocked_served(work: Path) -> Iterator[Bot]:
         # The test's own store handle follows the same clock as the servers'.
         bot.store = build_service(bot.settings, clock=FileClock(clock_file))
         yield bot
-
-
-@pytest.fixture(scope="session")
-def invariant_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
-    """A runner of random conversations on servers of their own (their clock is moved)."""
-    work = tmp_path_factory.mktemp("invariants")
-    with clocked_served(work) as bot:
-        yield Runner(bot, work / "clock.json", seed=int(os.environ.get("INVARIANT_SEED", "0")))

@@ -7,13 +7,13 @@ be there.
 
 from __future__ import annotations
 
-import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator
 
-from tests.e2e.bot import Bot, secured, served
+from stack.bot import Bot, served
+from stack.launch import work_env
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
@@ -21,12 +21,9 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 @contextmanager
 def debug_servers(work: Path, **env_overrides: str) -> Iterator[Bot]:
     """The bot on servers at debug level writing trackers, events and logs under `work`."""
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
+    env = work_env(
+        work,
         SMS_OUTBOX=str(work / "outbox" / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        RASA_TELEMETRY_ENABLED="false",
         LOG_LEVEL="DEBUG",
         LOG_LEVEL_LIBRARIES="DEBUG",
         **env_overrides,

@@ -1,37 +1,37 @@
 """Production-shaped deployments for end-to-end tests: PostgreSQL, Redis, servers, faults.
 
-A `Deployment` runs the action server and any number of `rasa run` processes with
-deploy/endpoints.production.yml (PostgreSQL tracker store, Redis lock store), the
-subscription store on PostgreSQL, each in a scratch database dropped afterwards. `TcpProxy`
-sits on a connection to cut it, restore it or slow it down.
+A `Deployment` runs the action server and any number of `rasa run` processes (started by
+stack/, as `make run` starts them) with deploy/endpoints.production.yml (PostgreSQL tracker
+store, Redis lock store), the subscription store on PostgreSQL, each in a scratch database
+dropped afterwards. `TcpProxy` sits on a connection to cut it, restore it or slow it down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import sys
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set
 
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from core.settings import Settings
-from core.store import build_service
-from tests.e2e.bot import CORS, ROOT, Bot, free_port, latest_model, secured, wait_for
-from tools.serve import commands
+from stack.bot import CORS, Bot
+from stack.launch import (
+    PRODUCTION_ENDPOINTS,
+    START_TIMEOUT,
+    Stack,
+    build,
+    free_port,
+    latest_model,
+    work_env,
+)
 
 PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PRODUCTION_ENDPOINTS = ROOT / "deploy" / "endpoints.production.yml"
-STOP_TIMEOUT = 20
 
 
 def service_missing(message: str) -> None:
@@ -120,80 +120,23 @@ def production_env(tracker_db: URL, lock_prefix: str, action_url: str) -> Dict[s
     }
 
 
-@dataclass
-class Server:
-    """One server process: its command line, environment, log and health URL."""
-
-    name: str
-    command: List[str]
-    env: Dict[str, str]
-    log: Path
-    health_url: str
-    proc: Optional[subprocess.Popen] = None
-
-    def start(self) -> None:
-        """Starts the process and waits until its health URL answers."""
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        wait_for(self.health_url, self.proc, self.log)
-
-    def stop(self, hard: bool = False) -> None:
-        """Stops the process: SIGKILL when `hard` (a crash), else SIGTERM then SIGKILL."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=STOP_TIMEOUT)
-
-
 class DeploymentBot(Bot):
     """The conftest `Bot` talking to one rasa process; reseeding may wipe a PostgreSQL store."""
 
-    def reseed(self) -> None:
-        """Resets the store (--force: it is a scratch PostgreSQL database) and the outbox."""
-        subprocess.run(
-            [sys.executable, "-m", "core.store.seed", "--force"],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        self.settings.sms_outbox.unlink(missing_ok=True)
-        self.partner_mode("ok")
+    # --force: it is a scratch PostgreSQL database.
+    seed_args = ("--force",)
 
 
-@dataclass
-class Deployment:
+class Deployment(Stack):
     """One action server and `rasa_count` rasa processes sharing the tracker and lock stores."""
 
-    work: Path
-    env: Dict[str, str]
-    action: Server
-    rasa: List[Server] = field(default_factory=list)
-
-    def start(self) -> None:
+    def start(self, one_by_one: bool = True, timeout: float = START_TIMEOUT) -> None:
         """Starts the action server and every rasa process, one after the other."""
-        self.action.start()
-        for server in self.rasa:
-            server.start()
-
-    def stop(self) -> None:
-        """Stops every process, rasa first."""
-        for server in [*self.rasa, self.action]:
-            server.stop()
+        super().start(one_by_one, timeout)
 
     def bot(self, index: int = 0) -> DeploymentBot:
         """A client of rasa process `index`, with the store and outbox of the deployment."""
-        settings = Settings.from_env(self.env)
-        url = self.rasa[index].health_url.rsplit("/", 1)[0]
-        return DeploymentBot(
-            url=url, settings=settings, store=build_service(settings), env=self.env
-        )
+        return DeploymentBot.of(self.rasa_url(index), self.env)
 
 
 def make_deployment(
@@ -215,45 +158,23 @@ def make_deployment(
     """
     action_port = action_port or free_port()
     action_url = action_url or f"http://127.0.0.1:{action_port}/webhook"
-    env = secured(os.environ)
-    env.update(
-        STORE_URL=store_url,
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-    )
+    env = work_env(work, STORE_URL=store_url)
     env.update(extra_env or {})
     env.update(production_env(tracker_db, lock_prefix, action_url))
-    model = str(latest_model())
-    api_token = env["RASA_API_TOKEN"]
-    action_cmd, _ = commands(0, action_port, PRODUCTION_ENDPOINTS, CORS, model=model)
-    action = Server(
-        "actions",
-        action_cmd,
-        {**env, **(action_env or {})},
-        work / "actions.log",
-        f"http://127.0.0.1:{action_port}/health",
+    stack = build(
+        work,
+        env,
+        model=str(latest_model()),
+        rasa_count=rasa_count,
+        action_port=action_port,
+        cors=CORS,
+        api_token=env["RASA_API_TOKEN"],
+        endpoints=PRODUCTION_ENDPOINTS,
+        action_env=action_env,
+        rasa_args=rasa_args or (),
+        numbered=True,
     )
-    servers = []
-    for index in range(rasa_count):
-        port = free_port()
-        _, rasa_cmd = commands(
-            port, action_port, PRODUCTION_ENDPOINTS, CORS, model=model, api_token=api_token
-        )
-        servers.append(
-            Server(
-                f"rasa{index}",
-                rasa_cmd + [*(rasa_args or [])],
-                env,
-                work / f"rasa{index}.log",
-                # Open (no token), answered once the model is loaded.
-                f"http://127.0.0.1:{port}/",
-            )
-        )
-    return Deployment(work=work, env=env, action=action, rasa=servers)
+    return Deployment(work=work, env=stack.env, action=stack.action, rasa=stack.rasa)
 
 
 class TcpProxy:

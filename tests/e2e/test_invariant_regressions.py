@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.invariants import checks
-from tests.invariants.moves import Sequence, said
-from tests.invariants.runner import Run, Runner
+from evaluation.invariants import checks
+from evaluation.invariants.moves import Sequence, said
+from evaluation.invariants.runner import Run, Runner
 
 pytestmark = pytest.mark.e2e
 
@@ -142,7 +142,7 @@ def test_a_cancel_request_at_the_confirmation_is_not_taken_for_the_yes(
 ) -> None:
     """Found (bench): at 确认要取消QQ音乐绿钻的自动续费吗, 取消自动续废 (a cancel request, not a
     yes) cancelled. By the invariant only a yes confirms; if the dialogue means a repeated
-    request to be the yes, the lead changes the definition (tests/invariants/checks.py)."""
+    request to be the yes, the lead changes the definition (evaluation/invariants/checks.py)."""
     texts = (
         "取肖绿钻",
         "手机 {own}",

@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from tests.invariants.runner import Runner
-from tests.invariants.search import check
+from evaluation.invariants.runner import Runner
+from evaluation.invariants.search import check
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nlu.evaluation import evaluate
+from evaluation.nlu import evaluate
 from tests.shared_files import require_shared, shared_eval_params
 
 pytestmark = pytest.mark.nlu

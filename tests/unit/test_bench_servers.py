@@ -1,4 +1,5 @@
-"""bench.servers: a multi-worker server's CPU and memory are read over its whole process tree."""
+"""bench.servers: a multi-worker server's CPU and memory are read over its whole process tree;
+the bench's variants are started by stack/launch.py like every other start."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import servers
 
@@ -66,3 +68,22 @@ def test_redis_reachable_says_whether_the_multi_worker_bench_can_run(
     assert servers.redis_reachable()
     monkeypatch.setattr(servers, "HOST", "127.0.0.2")  # nothing listens there
     assert not servers.redis_reachable()
+
+
+def test_the_stock_bot_is_rasa_as_shipped_with_the_baseline_credentials(tmp_path: Path) -> None:
+    bot = servers.Servers(Path("stock.tar.gz"), tmp_path, stock=True)
+    command = bot.stack.rasa[0].command
+    assert command[command.index("--credentials") + 1] == str(servers.STOCK_CREDENTIALS)
+    assert command[command.index("--model") + 1] == "stock.tar.gz" and "env" not in command
+    assert "nlg:" not in (tmp_path / "endpoints.yml").read_text()
+    # No server outlives the bench; no resend limits for the simulated users.
+    assert all(server.tied for server in bot.stack.servers)
+    assert bot.env["RESEND_INTERVAL_SECONDS"] == "0" and bot.env["RASA_API_TOKEN"]
+    assert bot.url == bot.stack.url and bot.action_url == bot.stack.action_url
+
+
+def test_the_multi_worker_bot_shares_redis_trackers_and_locks(tmp_path: Path) -> None:
+    bot = servers.Servers(Path("shipped.tar.gz"), tmp_path, workers=2)
+    endpoints = (tmp_path / "endpoints.yml").read_text()
+    assert bot.env["SANIC_WORKERS"] == "2" and "lock_store:" in endpoints
+    assert "rasa_plugins.answer_nlg.AnswerGenerator" in endpoints

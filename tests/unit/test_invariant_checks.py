@@ -1,12 +1,12 @@
-"""tests/invariants: the per-turn checks on hand-made turns, the pools and the moves' texts."""
+"""evaluation/invariants: the per-turn checks on hand-made turns, the pools and the moves' texts."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
 from core.store.inspection import StoreState
-from tests.invariants import checks
-from tests.invariants.moves import (
+from evaluation.invariants import checks
+from evaluation.invariants.moves import (
     AFFIRM,
     CODE_RIGHT,
     NOISE_KIND,
@@ -17,8 +17,8 @@ from tests.invariants.moves import (
     said,
     text_of,
 )
-from tests.invariants.pools import pool, utterances
-from tests.invariants.runner import numbers_in, responses_of_last_turn
+from evaluation.invariants.pools import pool, utterances
+from evaluation.invariants.runner import numbers_in, responses_of_last_turn
 
 OWN, OTHER = "13912345678", "13698765432"
 EMPTY = StoreState(

@@ -1,4 +1,5 @@
-"""tools/serve.py: the command lines make run and the end-to-end tests use, closed by default."""
+"""stack/launch.py: how make run (tools/serve.py), the end-to-end tests and the bench start the
+servers: command lines and endpoints closed by default, the variants each caller needs."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from stack import launch
+from stack.launch import build, commands, endpoints_file, refusal, server_env, shared_stores
 from tools import serve
-from tools.serve import commands, endpoints_file, refusal, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,11 +72,13 @@ def test_rasa_starts_without_onednn_unless_told_otherwise(
     endpoints = endpoints_file(5056, tmp_path)
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     _, server = commands(5006, 5056, endpoints, "*")
-    assert server[:2] == ["env", "TF_ENABLE_ONEDNN_OPTS=0"] and server[3] == "run"
+    entry = launch.rasa_entry()
+    assert server[:2] == ["env", "TF_ENABLE_ONEDNN_OPTS=0"]
+    assert server[2 : 2 + len(entry)] == entry and server[2 + len(entry)] == "run"
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     assert commands(5006, 5056, endpoints, "*")[1][1] == "TF_ENABLE_ONEDNN_OPTS=1"
     stock = commands(5006, 5056, endpoints, "*", tuned=False)[1]
-    assert stock[0].endswith("rasa") and "env" not in stock
+    assert stock[: len(entry)] == entry and "env" not in stock
 
 
 def test_development_makes_up_shared_secrets_per_run_production_never() -> None:
@@ -88,9 +92,9 @@ def test_development_makes_up_shared_secrets_per_run_production_never() -> None:
 
 
 def test_urls_reach_the_servers_wherever_they_listen() -> None:
-    assert serve.reachable("0.0.0.0") == serve.reachable("") == "127.0.0.1"
-    assert serve.reachable("10.0.0.5") == "10.0.0.5"
-    assert serve.reachable("::1") == "[::1]" and serve.reachable("::") == "127.0.0.1"
+    assert launch.reachable("0.0.0.0") == launch.reachable("") == "127.0.0.1"
+    assert launch.reachable("10.0.0.5") == "10.0.0.5"
+    assert launch.reachable("::1") == "[::1]" and launch.reachable("::") == "127.0.0.1"
 
 
 def test_production_refusal_names_both_servers_variables() -> None:
@@ -108,7 +112,7 @@ def test_main_exits_non_zero_in_production_before_starting_anything(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     started = []
-    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(launch.subprocess, "Popen", lambda *a, **k: started.append(a))
     monkeypatch.setenv("DEPLOY_ENV", "production")
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "change-me-to-the-output-of-secrets-token-urlsafe-48")
     assert serve.main() == 1
@@ -147,3 +151,127 @@ def test_a_token_starting_with_a_dash_reaches_rasa_whole() -> None:
     parser.add_argument("-t", "--auth-token")
     known, _ = parser.parse_known_args(server[server.index("--enable-api") :])
     assert known.auth_token == "-x9_tok"
+
+
+def test_every_endpoints_file_keeps_the_answer_nlg_and_the_redacting_store(tmp_path: Path) -> None:
+    """The channel-neutral answer (nlg) and redaction are on whatever the caller adds."""
+    import yaml
+
+    extra = "  store:\n    type: sql\nevent_broker:\n  type: file\n  path: events.log\n"
+    written = yaml.safe_load(endpoints_file(5056, tmp_path, extra=extra).read_text())
+    assert written["nlg"] == {"type": "rasa_plugins.answer_nlg.AnswerGenerator"}
+    assert written["tracker_store"] == {
+        "type": "redaction.tracker_store.RedactingTrackerStore",
+        "store": {"type": "sql"},
+    }
+    assert written["event_broker"]["type"] == "file"
+    assert written["action_endpoint"]["enable_selective_domain"] is True
+
+
+def test_the_stock_variant_is_rasa_as_shipped_with_only_the_action_token(tmp_path: Path) -> None:
+    """The bench's baseline: no nlg, no redaction, no tuned environment, its own credentials."""
+    import yaml
+
+    credentials = tmp_path / "stock_credentials.yml"
+    stack = build(tmp_path, {"RASA_API_TOKEN": "t"}, stock=True, credentials=credentials)
+    written = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+    assert set(written) == {"action_endpoint"}
+    assert written["action_endpoint"]["headers"] == {
+        "Authorization": "Bearer ${ACTION_SERVER_TOKEN}"
+    }
+    rasa = stack.rasa[0].command
+    assert "env" not in rasa and rasa[rasa.index("--credentials") + 1] == str(credentials)
+
+
+def test_several_workers_share_redis_trackers_and_locks(tmp_path: Path) -> None:
+    import yaml
+
+    stack = build(tmp_path, {}, workers=3)
+    assert stack.env["SANIC_WORKERS"] == "3"
+    written = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+    wrapped = written["tracker_store"]["store"]
+    assert wrapped["type"] == launch.REDIS_TRACKER_STORE and wrapped["port"] == 6379
+    assert written["lock_store"]["type"] == launch.REDIS_LOCK_STORE
+    assert written["lock_store"]["key_prefix"] == wrapped["key_prefix"] + "lock"
+    assert "SANIC_WORKERS" not in build(tmp_path, {}).env
+    assert shared_stores("p").count("key_prefix: p") == 2
+
+
+def test_a_given_endpoints_file_serves_every_rasa_process(tmp_path: Path) -> None:
+    """The production-shaped e2e deployment: deploy/endpoints.production.yml, nothing written,
+    one log per process, the action server's own variables, more arguments for Rasa."""
+    stack = build(
+        tmp_path,
+        {"A": "1"},
+        endpoints=launch.PRODUCTION_ENDPOINTS,
+        rasa_count=2,
+        action_port=5999,
+        numbered=True,
+        action_env={"STORE_URL": "via-proxy"},
+        rasa_args=["--debug"],
+    )
+    assert not (tmp_path / "endpoints.yml").exists()
+    for server in stack.rasa:
+        command = server.command
+        assert command[command.index("--endpoints") + 1] == str(launch.PRODUCTION_ENDPOINTS)
+        assert command[-1] == "--debug"
+    assert [s.log.name for s in stack.servers] == ["actions.log", "rasa0.log", "rasa1.log"]
+    assert stack.action.env["STORE_URL"] == "via-proxy" and "STORE_URL" not in stack.env
+    assert stack.action_url == "http://127.0.0.1:5999"
+    assert stack.rasa_url(0) != stack.rasa_url(1)
+
+
+def test_debug_runs_both_at_debug_level_the_action_server_in_the_work_folder(
+    tmp_path: Path,
+) -> None:
+    """Anything the action server writes lands in the work folder (the privacy tests read it)."""
+    stack = build(tmp_path, {}, debug=True)
+    assert all("--debug" in s.command for s in stack.servers)
+    assert stack.action.cwd == tmp_path and stack.action.env["PYTHONPATH"] == str(ROOT)
+    assert stack.rasa[0].cwd == ROOT
+    plain = build(tmp_path, {})
+    assert plain.action.cwd == ROOT and not any("--debug" in s.command for s in plain.servers)
+
+
+def test_make_run_logs_to_the_terminal_on_the_ports_it_is_given(tmp_path: Path) -> None:
+    stack = build(tmp_path, {}, rasa_port=5006, action_port=5056, logs=False)
+    assert all(s.log is None for s in stack.servers)
+    assert stack.url == "http://127.0.0.1:5006"
+    assert stack.action.health_url == "http://127.0.0.1:5056/health"
+
+
+def _http_server(tmp_path: Path, name: str, port: int) -> launch.Server:
+    """A stand-in server: Python's http.server, which answers `/` once it listens."""
+    command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    return launch.Server(
+        name, command, {}, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/", cwd=tmp_path
+    )
+
+
+def test_a_stack_starts_waits_until_every_server_answers_and_stops_them(tmp_path: Path) -> None:
+    stack = launch.Stack(
+        tmp_path,
+        {},
+        _http_server(tmp_path, "actions", launch.free_port()),
+        [_http_server(tmp_path, "rasa", launch.free_port())],
+    )
+    with stack:
+        assert stack.all_running() and set(stack.ready_s) == {"actions", "rasa"}
+    assert all(s.proc.poll() is not None for s in stack.servers)
+
+
+def test_a_server_that_exits_stops_the_start_with_its_log(tmp_path: Path) -> None:
+    """The error says which server's log to read, and no server is left running."""
+    broken = launch.Server(
+        "rasa",
+        [sys.executable, "-c", "import sys; print('no model here'); sys.exit(3)"],
+        {},
+        tmp_path / "rasa.log",
+        f"http://127.0.0.1:{launch.free_port()}/",
+    )
+    stack = launch.Stack(
+        tmp_path, {}, _http_server(tmp_path, "actions", launch.free_port()), [broken]
+    )
+    with pytest.raises(launch.StartError, match="exited with 3:\n(.|\n)*no model here"), stack:
+        pass
+    assert not any(s.running() for s in stack.servers)
