@@ -3,8 +3,8 @@
 Stable API (the voice assistant channel and the phone IVR use it; keep it this small):
 
     render_speech(messages) -> Speech
-        `messages` are the dicts Rasa's CollectingOutputChannel collects
-        ({"text": ..., "buttons": [{"title", "payload"}]?, ...}); anything without text is skipped.
+        `messages` are dicts {"text": ..., "options" (or "buttons"): [{"title", "payload"}]?}, as
+        an Answer's messages or Rasa's collector have them; anything without text is skipped.
     render_reprompt(messages) -> Optional[Speech]
         the last question of those messages (or their last sentence), to ask again.
     speech_from_text(text) -> Speech
@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 from xml.sax.saxutils import escape
 
 from channels import templates
+from channels.options import keyed
 from channels.voice_numbers import (
     cardinal,
     date_words,
@@ -38,6 +39,7 @@ from channels.voice_numbers import (
     spell_digits,
     time_words,
 )
+from turns.answer import Option
 
 __all__ = ["Speech", "render_reprompt", "render_speech", "speech_from_text"]
 
@@ -212,21 +214,20 @@ def _punctuation(text: str) -> str:
 
 
 def _buttons_hint(message: Dict[str, Any]) -> str:
-    """The buttons said as options, unless the text already names them all."""
-    titles = [
-        str(b.get("title") or "").strip()
-        for b in message.get("buttons") or []
-        if isinstance(b, dict)
+    """The options (or buttons) said as choices, unless the text already names them all."""
+    raw = message.get("options") or message.get("buttons") or []
+    offered = [
+        Option(str(o.get("payload") or ""), str(o.get("title") or ""))
+        for o in raw
+        if isinstance(o, dict)
     ]
-    titles = [t for t in titles if t]
+    titles = [o.title for o in keyed(offered) if o.title]
     text = str(message.get("text") or "")
     if not titles or all(t in text for t in titles):
         return ""
     quoted = [f"“{t}”" for t in titles]
     options = (
-        quoted[0]
-        if len(quoted) == 1
-        else "、".join(quoted[:-1]) + templates.SPEECH_OR + quoted[-1]
+        quoted[0] if len(quoted) == 1 else "、".join(quoted[:-1]) + templates.SPEECH_OR + quoted[-1]
     )
     return "\n" + templates.SPEECH_OPTIONS.format(options=options)
 

@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import templates
+from channels.conversation_memory import ConversationMemory, memory_from_credentials
 from channels.guard import RateLimiter, RequestRejected
 from channels.voice_request import parse_voice_request
 from channels.voice_turns import Reply, VoiceTurns, busy_reply
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 VERSION = "1.0"
 DEFAULT_TOKEN_ENV = "VOICE_TOKEN"
+MEMORY_PREFIX = "voice_memory"
 # The operator's channels quoted in the goodbye: the variables and defaults of core/settings.py.
 OPERATOR_ENV = {
     "hotline": ("OPERATOR_HOTLINE", "10086"),
@@ -84,7 +86,8 @@ class VoiceInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        """`token` (literal) or `token_env` (the variable holding it), `rate_limit`, `rate_window`.
+        """`token` (literal) or `token_env` (the variable holding it), `rate_limit`, `rate_window`,
+        and the channel's memory: `memory_url` / `memory_url_env` (Redis), `memory_ttl`.
 
         Rasa expands `${VAR}` in credentials.yml but refuses to start when VAR is unset, which
         would stop every development server, hence the variable's name instead of its value.
@@ -100,7 +103,14 @@ class VoiceInput(InputChannel):
             limit=int(credentials.get("rate_limit", 20)),
             window=float(credentials.get("rate_window", 10)),
         )
-        return cls(token=str(token or ""), limiter=limiter, operator=operator, key=key_from_env())
+        memory = memory_from_credentials(credentials, prefix=MEMORY_PREFIX)
+        return cls(
+            token=str(token or ""),
+            limiter=limiter,
+            operator=operator,
+            key=key_from_env(),
+            memory=memory,
+        )
 
     def __init__(
         self,
@@ -108,14 +118,17 @@ class VoiceInput(InputChannel):
         limiter: Optional[RateLimiter] = None,
         operator: Optional[Dict[str, str]] = None,
         key: Optional[str] = None,
+        memory: Optional[ConversationMemory] = None,
     ) -> None:
         """An empty token means development: every caller is let in (with one warning).
 
         `key` (CHANNEL_ASSERTION_KEY) hashes the user into the per-source key; None: read per turn.
+        `memory` keeps each user's last answer and miss count (in this process by default).
         """
         self.token = token
         self.limiter = limiter or RateLimiter()
-        self.turns = VoiceTurns(operator or {k: d for k, (_, d) in OPERATOR_ENV.items()}, key)
+        operator = operator or {k: d for k, (_, d) in OPERATOR_ENV.items()}
+        self.turns = VoiceTurns(operator, key, memory)
         self._warned = False
 
     def authorised(self, request: Request) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Optional, Sequence
 
 from channels.voice_request import Hypothesis
+from turns.answer import CODE, PHONE, Answer
 
 FALLBACK_INTENT = "nlu_fallback"
 _DIGIT = "0-9零〇一二两三四五六七八九幺"
@@ -31,14 +32,15 @@ _SPOKEN_REFERENCE = re.compile(
 )
 _SPOKEN_DIGITS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
 
-# What the form is asking for → the entities or intents that answer it.
+# What the last answer asks for → the entities or intents (the NLU's names) that answer it.
+# The NLU's own vocabulary, read from parse results; issue 15 moves this choice into the server.
 EXPECTED_ENTITIES: Dict[str, FrozenSet[str]] = {
-    "phone_number": frozenset({"phone_number"}),
-    "verification_code": frozenset({"verification_code"}),
-    "subscription_id": frozenset({"service"}),
+    PHONE: frozenset({"phone_number"}),
+    CODE: frozenset({"verification_code"}),
+    "which_membership": frozenset({"service"}),
 }
 EXPECTED_INTENTS: Dict[str, FrozenSet[str]] = {
-    "cancel_confirmed": frozenset({"affirm", "deny"}),
+    "confirm_cancel": frozenset({"affirm", "deny"}),
 }
 ENTITY_BONUS = 1.0  # the entity the current question asks for: nearly decisive
 OTHER_ENTITY_BONUS = 0.3  # a catalog name or number the NLU recognised: the words were heard right
@@ -49,17 +51,21 @@ RANK_PENALTY = 0.05  # without confidences, the platform's order still counts a 
 
 @dataclass(frozen=True)
 class Expectation:
-    """What the conversation is waiting for (from the tracker's requested_slot)."""
+    """What the conversation is waiting for (from the last answer)."""
 
     entities: FrozenSet[str] = frozenset()
     intents: FrozenSet[str] = frozenset()
 
 
-def expectation_for(requested_slot: Optional[str]) -> Expectation:
-    """The entities and intents that would answer the slot a form is asking for."""
+def expectation_for(answer: Optional[Answer]) -> Expectation:
+    """The entities and intents that would answer what the last answer asks: a phone number,
+    a code, a pick from the membership list, a yes or no to the confirmation."""
+    if answer is None:
+        return Expectation()
     return Expectation(
-        entities=EXPECTED_ENTITIES.get(requested_slot or "", frozenset()),
-        intents=EXPECTED_INTENTS.get(requested_slot or "", frozenset()),
+        entities=EXPECTED_ENTITIES.get(answer.expects)
+        or EXPECTED_ENTITIES.get(answer.step or "", frozenset()),
+        intents=EXPECTED_INTENTS.get(answer.step or "", frozenset()),
     )
 
 

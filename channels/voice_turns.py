@@ -1,30 +1,39 @@
 """One turn of a voice conversation: hypothesis choice, the bot's turn, no-input and endings.
 
-State that must outlive a request (how many times in a row the user was not heard or not
-understood) is read from the Rasa tracker, never kept in this process: a no-input turn is
-recorded as a BotUttered event carrying `{"voice": {"event": "no_input", "session": ...}}`
-metadata, a not-understood turn is the user's own `nlu_fallback` UserUttered event.
+The channel only translates. What must outlive a request is the channel's own memory
+(channels/conversation_memory.py), per user conversation: the last answer the assistant gave
+(to ask its question again after silence, and to pick up an unfinished flow when the skill
+is opened again) and, for the current platform session, how many turns in a row the user was
+not heard or not understood. Silence is answered here, from that memory: the dialogue never
+hears it, and nothing is written into its conversation.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from asyncio import CancelledError
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+from rasa.core.channels.channel import UserMessage
 
 from channels import templates
+from channels.answers import AnswerCollector
+from channels.conversation_memory import (
+    ConversationMemory,
+    LocalMemory,
+    MemoryUnavailable,
+    Remembered,
+)
 from channels.metadata import client_source
 from channels.speech import Speech, render_reprompt, render_speech, speech_from_text
 from channels.voice_asr import FALLBACK_INTENT, Hypothesis, choose, clean_asr_text, expectation_for
 from channels.voice_request import VoiceRequest
 from core.identity.assertion import CLIENT_KEY, key_from_env
 from core.identity.conversation import namespaced
+from turns.answer import NOTHING, Answer
+from turns.questions import QUESTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +42,10 @@ VOICE_KEY = "voice"
 MAX_PARSED = 5  # each hypothesis costs one NLU parse (~8 ms); the tail is rarely the right one
 MAX_MISSES = 2
 LAUNCH_TEXT = "/greet"
-# Bot responses after which the conversation is over, so the speaker may close the microphone.
-END_RESPONSES = frozenset({"utter_goodbye", "utter_glad_to_help", "utter_handoff"})
 DISPLAY_CHARS = 300
+# The steps of a flow (a cancellation, a verification, the reason): reopening the skill in
+# the middle of one picks it up again.
+FLOW_STEPS = frozenset(q.about for q in QUESTIONS.values() if q.flow)
 
 
 @dataclass(frozen=True)
@@ -74,60 +84,14 @@ def session_key(session_id: str) -> str:
     return "".join(chr(ord("a") + byte % 26) for byte in digest[:16])
 
 
-def _voice_meta(event: Any) -> Dict[str, Any]:
-    meta = getattr(event, "metadata", None) or {}
-    value = meta.get(VOICE_KEY) if isinstance(meta, dict) else None
-    return value if isinstance(value, dict) else {}
+def unfinished_flow(answer: Optional[Answer]) -> bool:
+    """Whether the answer left a flow waiting at one of its steps."""
+    return answer is not None and answer.expects != NOTHING and answer.step in FLOW_STEPS
 
 
-def misses(events: Iterable[Any], session_id: str) -> int:
-    """Consecutive no-input and not-understood turns at the end of this platform session."""
-    key = session_key(session_id)
-    count = 0
-    for event in reversed(list(events)):
-        if isinstance(event, SessionStarted):
-            break
-        if isinstance(event, UserUttered):
-            same = _voice_meta(event).get("session") == key
-            if same and (event.intent or {}).get("name") == FALLBACK_INTENT:
-                count += 1
-                continue
-            break
-        if isinstance(event, BotUttered) and _voice_meta(event).get("event") == "no_input":
-            if _voice_meta(event).get("session") != key:
-                break
-            count += 1
-    return count
-
-
-def last_bot_messages(events: Iterable[Any]) -> List[Dict[str, Any]]:
-    """The assistant's latest group of messages (text and buttons), without the channel's own."""
-    found: List[Dict[str, Any]] = []
-    for event in reversed(list(events)):
-        if isinstance(event, UserUttered) and found:
-            break
-        if isinstance(event, BotUttered) and event.text and not _voice_meta(event):
-            found.insert(0, {"text": event.text, "buttons": (event.data or {}).get("buttons")})
-    return found
-
-
-def ended_by_bot(events: Iterable[Any]) -> bool:
-    """Whether the bot's last turn closed the conversation (goodbye, handoff)."""
-    for event in reversed(list(events)):
-        if isinstance(event, UserUttered):
-            return False
-        if isinstance(event, BotUttered) and not _voice_meta(event):
-            return (event.metadata or {}).get("utter_action") in END_RESPONSES
-    return False
-
-
-def _fresh(agent: Any, tracker: Any) -> bool:
-    """Whether Rasa would still continue this conversation (its session has not expired)."""
-    user = tracker.get_last_event_for(UserUttered)
-    config = getattr(getattr(agent, "domain", None), "session_config", None)
-    if user is None or config is None or not config.are_sessions_enabled():
-        return True
-    return time.time() - user.timestamp < config.session_expiration_time * 60
+def spoken_messages(answer: Answer) -> List[Dict[str, Any]]:
+    """The answer's messages as the speech renderer reads them (text and options)."""
+    return [{"text": m.get("text"), "options": m.get("options") or []} for m in answer.messages]
 
 
 def busy_reply() -> Reply:
@@ -148,58 +112,75 @@ def _reply(messages: List[Dict[str, Any]], end: bool = False) -> Reply:
 
 
 class VoiceTurns:
-    """Runs turns against a loaded Rasa agent (`request.app.ctx.agent`)."""
+    """Runs turns against a loaded Rasa agent (`request.app.ctx.agent`), which parses the
+    n-best hypotheses; `on_new_message` hands the chosen one to the dialogue."""
 
-    def __init__(self, operator: Dict[str, str], key: Optional[str] = None) -> None:
-        """`operator` fills the goodbye's hotline, SMS number and keyword; `key` hashes users."""
+    def __init__(
+        self,
+        operator: Dict[str, str],
+        key: Optional[str] = None,
+        memory: Optional[ConversationMemory] = None,
+    ) -> None:
+        """`operator` fills the goodbye's hotline, SMS number and keyword; `key` hashes users;
+        `memory` keeps each user's last answer and miss count (in this process by default)."""
         self.goodbye_text = templates.VOICE_GOODBYE.format(**operator)
         self.key = key
+        self.memory = memory if memory is not None else LocalMemory()  # an empty one is falsy
 
     async def handle(
         self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], req: VoiceRequest
     ) -> Reply:
-        """One request → what to say; the conversation state lives in the agent's tracker store."""
+        """One request → what to say."""
         sender = sender_for(req.user_id)
         if req.kind == "end":
             return Reply(speech_from_text(""), None, True, "")
+        remembered = self._recall(sender)
         if req.kind == "launch":
-            return await self._launch(agent, on_new_message, req, sender)
+            return await self._launch(on_new_message, req, sender, remembered)
         hypotheses = [Hypothesis(clean_asr_text(h.text), h.confidence) for h in req.hypotheses]
         hypotheses = [h for h in hypotheses if h.text]
         if req.kind == "no_input" or not hypotheses:
-            return await self._no_input(agent, req, sender)
-        tracker = await agent.tracker_store.retrieve(sender)
-        expect = expectation_for(tracker.get_slot("requested_slot") if tracker else None)
+            return self._no_input(req, sender, remembered)
+        expect = expectation_for(remembered.answer)
         candidates = hypotheses[:MAX_PARSED]
         parses = [await agent.parse_message(h.text) for h in candidates]
         pick = choose(candidates, parses, expect)
-        return await self._turn(agent, on_new_message, req, sender, candidates[pick], pick)
+        heard = ((parses[pick] or {}).get("intent") or {}).get("name") != FALLBACK_INTENT
+        return await self._turn(
+            on_new_message, req, sender, remembered, candidates[pick], pick, heard
+        )
 
     async def _launch(
-        self, agent: Any, on_new_message: Callable, req: VoiceRequest, sender: str
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        req: VoiceRequest,
+        sender: str,
+        remembered: Remembered,
     ) -> Reply:
         """Opening the skill: greet, or pick up an unfinished flow where it stopped."""
-        tracker = await agent.tracker_store.retrieve(sender)
-        previous = last_bot_messages(tracker.events) if tracker else []
-        if tracker is not None and tracker.active_loop_name and previous and _fresh(agent, tracker):
-            again = render_reprompt(previous) or speech_from_text(templates.VOICE_REPROMPT)
+        previous = remembered.answer
+        if previous is not None and unfinished_flow(previous):
+            messages = spoken_messages(previous)
+            again = render_reprompt(messages) or speech_from_text(templates.VOICE_REPROMPT)
             speech = speech_from_text(templates.VOICE_WELCOME_BACK).then(again)
-            return Reply(speech, again, False, _display(previous))
+            self._remember(sender, previous, req, misses=0)
+            return Reply(speech, again, False, _display(messages))
         return await self._turn(
-            agent, on_new_message, req, sender, Hypothesis(LAUNCH_TEXT, None), 0
+            on_new_message, req, sender, remembered, Hypothesis(LAUNCH_TEXT, None), 0, True
         )
 
     async def _turn(
         self,
-        agent: Any,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         req: VoiceRequest,
         sender: str,
+        remembered: Remembered,
         chosen: Hypothesis,
         rank: int,
+        heard: bool,
     ) -> Reply:
-        """Hands the chosen text to Rasa and renders what it answered."""
-        collector = CollectingOutputChannel()
+        """Hands the chosen text to the dialogue and renders its answer."""
+        collector = AnswerCollector(CHANNEL)
         meta = {
             "session": session_key(req.session_id),
             "hypothesis_rank": rank,
@@ -222,47 +203,52 @@ class VoiceTurns:
             logger.error("voice: handling the message timed out")
         except Exception:  # the HTTP boundary: say so aloud rather than leave the user in silence
             logger.exception("voice: handling the message failed")
-        messages = [m for m in collector.messages if m.get("text")]
-        if not messages:
+        answer = collector.answer()
+        if answer.empty:
             return busy_reply()
-        tracker = await agent.tracker_store.retrieve(sender)
-        events = list(tracker.events) if tracker else []
-        if misses(events, req.session_id) >= MAX_MISSES:
-            return await self._give_up(agent, req, sender)
-        return _reply(messages, end=ended_by_bot(events))
+        # Not understood: the NLU could not read it, or the dialogue says it did not.
+        missed = not heard or answer.not_understood
+        misses = self._misses(remembered, req) + 1 if missed else 0
+        self._remember(sender, answer, req, misses)
+        if misses >= MAX_MISSES:
+            return self._goodbye()
+        messages = spoken_messages(answer)
+        return _reply(messages, end=answer.ended)
 
-    async def _no_input(self, agent: Any, req: VoiceRequest, sender: str) -> Reply:
+    def _no_input(self, req: VoiceRequest, sender: str, remembered: Remembered) -> Reply:
         """Nothing heard: ask the last question again once, then say goodbye."""
-        async with agent.lock_store.lock(sender):
-            tracker = await agent.processor.fetch_tracker_and_update_session(
-                sender, CollectingOutputChannel()
-            )
-            if misses(tracker.events, req.session_id) + 1 >= MAX_MISSES:
-                return await self._record_goodbye(agent, tracker, req)
-            again = render_reprompt(last_bot_messages(tracker.events))
-            again = again or speech_from_text(templates.VOICE_REPROMPT)
-            speech = speech_from_text(templates.VOICE_NO_INPUT).then(again)
-            tracker.update(
-                BotUttered(speech.text, metadata={VOICE_KEY: self._marker("no_input", req)})
-            )
-            await agent.tracker_store.save(tracker)
+        misses = self._misses(remembered, req) + 1
+        self._remember(sender, remembered.answer, req, misses)
+        if misses >= MAX_MISSES:
+            return self._goodbye()
+        previous = spoken_messages(remembered.answer) if remembered.answer else []
+        again = render_reprompt(previous) or speech_from_text(templates.VOICE_REPROMPT)
+        speech = speech_from_text(templates.VOICE_NO_INPUT).then(again)
         return Reply(speech, again, False, templates.VOICE_NO_INPUT)
 
-    async def _give_up(self, agent: Any, req: VoiceRequest, sender: str) -> Reply:
-        async with agent.lock_store.lock(sender):
-            tracker = await agent.processor.fetch_tracker_and_update_session(
-                sender, CollectingOutputChannel()
-            )
-            return await self._record_goodbye(agent, tracker, req)
-
-    async def _record_goodbye(self, agent: Any, tracker: Any, req: VoiceRequest) -> Reply:
-        """Ends politely with the other ways to cancel; the goodbye is kept in the history."""
-        tracker.update(
-            BotUttered(self.goodbye_text, metadata={VOICE_KEY: self._marker("ended", req)})
-        )
-        await agent.tracker_store.save(tracker)
+    def _goodbye(self) -> Reply:
+        """Ends politely with the other ways to cancel."""
         return Reply(speech_from_text(self.goodbye_text), None, True, self.goodbye_text)
 
     @staticmethod
-    def _marker(event: str, req: VoiceRequest) -> Dict[str, Any]:
-        return {"event": event, "session": session_key(req.session_id)}
+    def _misses(remembered: Remembered, req: VoiceRequest) -> int:
+        """Misses in a row so far in this platform session (a new session starts afresh)."""
+        if remembered.state.get("session") != session_key(req.session_id):
+            return 0
+        return int(remembered.state.get("misses") or 0)
+
+    def _recall(self, sender: str) -> Remembered:
+        try:
+            return self.memory.recall(sender)
+        except MemoryUnavailable:  # then as for a new user: greet, count from zero
+            logger.warning("voice: the channel memory could not be read")
+            return Remembered()
+
+    def _remember(
+        self, sender: str, answer: Optional[Answer], req: VoiceRequest, misses: int
+    ) -> None:
+        state = {"session": session_key(req.session_id), "misses": misses}
+        try:
+            self.memory.remember(sender, Remembered(answer=answer, state=state))
+        except MemoryUnavailable:  # the reply still goes out
+            logger.warning("voice: the channel memory could not be written")

@@ -160,6 +160,20 @@ def test_buttons_are_said_as_options_once() -> None:
     assert say("请回复“确认取消”或“先不取消”。", named).count("确认取消") == 1
 
 
+def test_an_answers_options_are_said_like_buttons() -> None:
+    """An Answer's message carries `options`; titles are said without the number shown."""
+    options = [
+        {"title": "1. 腾讯视频VIP", "payload": "1"},
+        {"title": "2. QQ音乐绿钻", "payload": "2"},
+    ]
+    spoken = render_speech([{"text": "要取消哪一个？", "options": options}]).text
+    assert spoken == "要取消哪一个？您可以说“腾讯视频VIP”或者“QQ音乐绿钻”。"
+    untitled = [{"title": "", "payload": "/affirm"}, {"title": "", "payload": "/deny"}]
+    assert render_speech([{"text": "还有什么可以帮您？", "options": untitled}]).text == (
+        "还有什么可以帮您？"
+    )
+
+
 def test_arrows_and_slashes_become_pauses_and_or() -> None:
     """Navigation steps are read as a sequence, A/B as A或B."""
     spoken = say("支付宝：我的 → 设置 → 支付设置 → 免密支付/自动扣款 → 关闭服务")

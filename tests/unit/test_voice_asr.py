@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from channels.voice_asr import Expectation, choose, clean_asr_text, expectation_for, score
 from channels.voice_request import Hypothesis
+from turns.answer import Answer, answer_of, describe
 
 
 def parse(intent: str, confidence: float = 1.0, *entities: str) -> dict:
@@ -47,12 +48,20 @@ def test_clean_asr_text_never_grows_or_fails(text: str) -> None:
     assert len(clean_asr_text(text)) <= len(text)
 
 
-def test_expectations_follow_the_requested_slot() -> None:
-    """The form's question says what a right hypothesis contains."""
-    assert expectation_for("phone_number").entities == {"phone_number"}
-    assert expectation_for("verification_code").entities == {"verification_code"}
-    assert expectation_for("subscription_id").entities == {"service"}
-    assert expectation_for("cancel_confirmed").intents == {"affirm", "deny"}
+def asked(response: str) -> Answer:
+    """The answer of a turn that asked `response`."""
+    return answer_of([{"text": "…", "next": describe(response)}])
+
+
+def test_expectations_follow_what_the_last_answer_asks() -> None:
+    """The last question says what a right hypothesis contains."""
+    assert expectation_for(asked("utter_ask_phone_number")).entities == {"phone_number"}
+    assert expectation_for(asked("utter_ask_verification_code")).entities == {"verification_code"}
+    assert expectation_for(asked("utter_code_sent_to_caller")).entities == {"verification_code"}
+    assert expectation_for(asked("utter_subscription_list")).entities == {"service"}
+    assert expectation_for(asked("utter_ask_cancel_confirmed")).intents == {"affirm", "deny"}
+    assert expectation_for(asked("utter_ask_confirm_again")).intents == {"affirm", "deny"}
+    assert expectation_for(asked("utter_greet")) == Expectation()
     assert expectation_for(None) == Expectation()
 
 
@@ -60,7 +69,7 @@ def test_the_hypothesis_with_the_asked_for_entity_wins_over_a_more_confident_one
     """Asked for the phone: the reading that yields a phone number beats ASR's favourite."""
     hyps = [Hypothesis("要三八零零要三八零零零", 0.9), Hypothesis("幺三八零零幺三八零零零", 0.5)]
     parses = [parse("inform", 1.0), parse("inform", 1.0, "phone_number")]
-    assert choose(hyps, parses, expectation_for("phone_number")) == 1
+    assert choose(hyps, parses, expectation_for(asked("utter_ask_phone_number"))) == 1
 
 
 def test_a_fallback_loses_to_an_understood_reading() -> None:
@@ -81,7 +90,7 @@ def test_the_expected_intent_counts_at_the_confirmation() -> None:
     """At 确认要取消吗 a yes/no reading beats an off-topic one."""
     hyps = [Hypothesis("确认取笑", 0.6), Hypothesis("确认取消", 0.5)]
     parses = [parse("out_of_scope", 0.9), parse("affirm", 0.9)]
-    assert choose(hyps, parses, expectation_for("cancel_confirmed")) == 1
+    assert choose(hyps, parses, expectation_for(asked("utter_ask_cancel_confirmed"))) == 1
 
 
 def test_ties_go_to_the_platforms_order() -> None:
@@ -122,7 +131,7 @@ def test_choose_always_returns_a_valid_index(rows: list) -> None:
         {"intent": {"name": n, "confidence": conf}, "entities": [{"entity": e} for e in ents]}
         for _c, n, conf, ents in rows
     ]
-    index = choose(hyps, parses, expectation_for("phone_number"))
+    index = choose(hyps, parses, expectation_for(asked("utter_ask_phone_number")))
     assert 0 <= index < len(rows)
     assert all(
         score(p, h, i, Expectation()) > -1

@@ -1,38 +1,34 @@
 """Voice turns against a scripted agent: n-best, no-input, not understood, launch, endings.
 
-The agent is a stand-in with Rasa's real in-memory tracker and lock stores, so what the
-channel keeps in the conversation is checked exactly as Rasa would store it.
+The agent is a stand-in that only parses and answers, each reply with the `next` description
+the dialogue gives it: it has no tracker or lock store, so a channel touching one would fail.
+What outlives a request is in the channel's memory, shared here between channel instances as
+Redis would share it between processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rasa.core.channels.channel import UserMessage
-from rasa.core.lock_store import InMemoryLockStore
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
 
 from channels import templates
+from channels.conversation_memory import LocalMemory, MemoryUnavailable, Remembered
 from channels.voice_request import Hypothesis, VoiceRequest
 from channels.voice_turns import (
     MAX_PARSED,
     VoiceTurns,
-    ended_by_bot,
-    last_bot_messages,
-    misses,
     sender_for,
     session_key,
+    unfinished_flow,
 )
 from redaction.text import redact_value
+from turns.answer import Answer, answer_of, describe
 
-DOMAIN = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
 OPERATOR = {"hotline": "10086", "sms_number": "10086", "sms_keyword": "0000"}
 # text → (intent, entities); anything else is not understood
 NLU: Dict[str, Tuple[str, List[str]]] = {
@@ -42,8 +38,9 @@ NLU: Dict[str, Tuple[str, List[str]]] = {
     "13800138000": ("inform", ["phone_number"]),
     "要三八": ("inform", []),
     "再见": ("goodbye", []),
+    "你好": ("greet", []),
 }
-Reply = List[Tuple[str, str, Optional[list]]]  # (utter_action, text, buttons)
+Reply = List[Tuple[str, str, Optional[list]]]  # (response, text, buttons)
 
 
 def default_bot(text: str, intent: str) -> Reply:
@@ -59,13 +56,9 @@ def default_bot(text: str, intent: str) -> Reply:
 
 
 class ScriptedAgent:
-    """Enough of rasa.core.agent.Agent for the channel: parse, handle, stores, processor."""
+    """Enough of rasa.core.agent.Agent for the channel: it parses (for the n-best choice)."""
 
     def __init__(self, bot: Callable[[str, str], Reply] = default_bot) -> None:
-        self.tracker_store = InMemoryTrackerStore(DOMAIN)
-        self.domain = DOMAIN
-        self.lock_store = InMemoryLockStore()
-        self.processor = self
         self.bot = bot
         self.parsed: List[str] = []
         self.handled: List[UserMessage] = []
@@ -79,40 +72,15 @@ class ScriptedAgent:
             "entities": [{"entity": e, "value": text} for e in entities],
         }
 
-    async def fetch_tracker_and_update_session(self, sender, output_channel=None, metadata=None):
-        return await self.tracker_store.get_or_create_tracker(sender, append_action_listen=False)
-
     async def handle_message(self, message: UserMessage) -> None:
-        """What Rasa does with a message: log it, run the bot, store the events."""
+        """What Rasa does with a message: run the bot, send each reply with its `next`."""
         self.handled.append(message)
         parse = await self.parse_message(message.text)
-        async with self.lock_store.lock(message.sender_id):
-            tracker = await self.fetch_tracker_and_update_session(message.sender_id)
-            tracker.update(
-                UserUttered(
-                    message.text,
-                    parse["intent"],
-                    parse["entities"],
-                    parse,
-                    input_channel=message.input_channel,
-                    metadata=message.metadata,
-                )
-            )
-            for action, text, buttons in self.bot(message.text, parse["intent"]["name"]):
-                if buttons:
-                    await message.output_channel.send_text_with_buttons(
-                        message.sender_id, text, buttons
-                    )
-                else:
-                    await message.output_channel.send_text_message(message.sender_id, text)
-                tracker.update(
-                    BotUttered(text, data={"buttons": buttons}, metadata={"utter_action": action})
-                )
-            await self.tracker_store.save(tracker)
-
-    async def events(self, user: str = "u1") -> list:
-        tracker = await self.tracker_store.retrieve(sender_for(user))
-        return list(tracker.events) if tracker else []
+        for response, text, buttons in self.bot(message.text, parse["intent"]["name"]):
+            reply = {"text": text, "next": describe(response, buttons)}
+            if buttons:
+                reply["buttons"] = buttons
+            await message.output_channel.send_response(message.sender_id, reply)
 
 
 def request(
@@ -129,14 +97,34 @@ def run(turns: VoiceTurns, agent: ScriptedAgent, req: VoiceRequest):
     return asyncio.run(turns.handle(agent, agent.handle_message, req))
 
 
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def memory(clock: Clock) -> LocalMemory:
+    return LocalMemory(ttl=3600, clock=clock)
+
+
 @pytest.fixture
 def agent() -> ScriptedAgent:
     return ScriptedAgent()
 
 
 @pytest.fixture
-def turns() -> VoiceTurns:
-    return VoiceTurns(OPERATOR)
+def turns(memory: LocalMemory) -> VoiceTurns:
+    return VoiceTurns(OPERATOR, memory=memory)
 
 
 def test_sender_is_a_stable_hash_of_the_user() -> None:
@@ -173,11 +161,8 @@ def test_a_turn_goes_to_rasa_as_the_voice_channel(turns, agent) -> None:
 
 
 def test_nbest_picks_the_reading_with_the_asked_for_entity(turns, agent) -> None:
-    """Waiting for a phone number, the hypothesis that contains one is sent, not the first."""
+    """Asked for a phone number, the hypothesis that contains one is sent, not the first."""
     run(turns, agent, request("取消腾讯视频"))
-    tracker = asyncio.run(agent.tracker_store.retrieve(sender_for("u1")))
-    tracker.update(SlotSet("requested_slot", "phone_number"))
-    asyncio.run(agent.tracker_store.save(tracker))
     hyps = (Hypothesis("要三八", 0.9), Hypothesis("13800138000", 0.4))
     reply = run(turns, agent, request(hypotheses=hyps))
     assert agent.handled[-1].text == "13800138000"
@@ -215,18 +200,14 @@ def test_no_input_reprompts_once_then_ends_with_other_ways(turns, agent) -> None
     assert len(agent.handled) == 1, "silence is not sent to the NLU"
 
 
-def test_the_count_lives_in_the_tracker_not_the_process(agent) -> None:
-    """A second channel instance (another process) sees the first no-input."""
-    run(VoiceTurns(OPERATOR), agent, request("取消腾讯视频"))
-    run(VoiceTurns(OPERATOR), agent, request(""))
-    assert run(VoiceTurns(OPERATOR), agent, request("")).end_session
-    events = asyncio.run(agent.events())
-    markers = [
-        e.metadata["voice"]["event"]
-        for e in events
-        if isinstance(e, BotUttered) and "voice" in e.metadata
-    ]
-    assert markers == ["no_input", "ended"]
+def test_the_count_lives_in_the_memory_not_the_process(memory, agent) -> None:
+    """A second channel instance (another process, one Redis) sees the first no-input."""
+    run(VoiceTurns(OPERATOR, memory=memory), agent, request("取消腾讯视频"))
+    run(VoiceTurns(OPERATOR, memory=memory), agent, request(""))
+    assert run(VoiceTurns(OPERATOR, memory=memory), agent, request("")).end_session
+    state = memory.recall(sender_for("u1")).state
+    assert state == {"session": session_key("s1"), "misses": 2}
+    assert len(agent.handled) == 1, "silence never reaches the dialogue"
 
 
 def test_an_understood_turn_resets_the_count(turns, agent) -> None:
@@ -280,24 +261,26 @@ def test_launch_greets_a_new_user(turns, agent) -> None:
 def test_launch_mid_flow_picks_up_where_it_stopped(turns, agent) -> None:
     """Back after fetching the phone: welcome back and the pending question, no greeting."""
     run(turns, agent, request("取消腾讯视频"))
-    tracker = asyncio.run(agent.tracker_store.retrieve(sender_for("u1")))
-    tracker.update(ActiveLoop("cancel_form"))
-    asyncio.run(agent.tracker_store.save(tracker))
     reply = run(turns, agent, request("", session="s2", new=True))
     assert len(agent.handled) == 1
     assert reply.speech.text == (
         "欢迎回来，我们接着刚才的办理。请告诉我开通会员的手机号码，十一位。"
     )
+    assert reply.display_text == "请告诉我开通会员的手机号码（11位）。"
 
 
-def test_launch_after_rasas_session_expired_greets_again(turns, agent) -> None:
-    """An hour later Rasa starts afresh, so the channel does not pretend to resume."""
+def test_launch_after_an_open_question_greets(turns, agent) -> None:
+    """A question outside a flow (the greeting's "有什么可以帮您") is not a flow to resume."""
+    run(turns, agent, request("你好"))
+    reply = run(turns, agent, request("", session="s2", new=True))
+    assert agent.handled[-1].text == "/greet" and len(agent.handled) == 2
+    assert reply.speech.text.startswith("您好")
+
+
+def test_launch_after_rasas_session_expired_greets_again(turns, agent, clock) -> None:
+    """An hour later Rasa starts afresh, and the channel's memory has expired with it."""
     run(turns, agent, request("取消腾讯视频"))
-    tracker = asyncio.run(agent.tracker_store.retrieve(sender_for("u1")))
-    for event in tracker.events:
-        event.timestamp -= DOMAIN.session_config.session_expiration_time * 60 + 1
-    tracker.update(ActiveLoop("cancel_form"))
-    asyncio.run(agent.tracker_store.save(tracker))
+    clock.now += 3600 + 1
     reply = run(turns, agent, request("", session="s2", new=True))
     assert agent.handled[-1].text == "/greet" and reply.speech.text.startswith("您好")
 
@@ -344,14 +327,31 @@ def test_buttons_are_spoken_and_kept_for_the_reprompt(turns) -> None:
     assert again.reprompt.text == "还需要取消其他会员吗？您可以说“还要取消”或者“不用了”。"
 
 
-def test_tracker_helpers_ignore_the_channels_own_messages() -> None:
-    """Markers are neither the bot's last words nor an ending."""
-    events = [
-        UserUttered("x", {"name": "inform"}, metadata={"voice": {"session": session_key("s")}}),
-        BotUttered("问题？", metadata={"utter_action": "utter_ask"}),
-        BotUttered("抱歉", metadata={"voice": {"event": "no_input", "session": session_key("s")}}),
-    ]
-    assert last_bot_messages(events) == [{"text": "问题？", "buttons": None}]
-    assert misses(events, "s") == 1 and misses(events, "other") == 0
-    assert not ended_by_bot(events)
-    assert ended_by_bot([*events, BotUttered("再见", metadata={"utter_action": "utter_goodbye"})])
+def test_an_unfinished_flow_is_a_question_of_a_flow_step() -> None:
+    """A phone, code, list or confirmation question is a flow; a greeting or an ending is not."""
+
+    def said(response: str) -> Answer:
+        return answer_of([{"text": "…", "next": describe(response)}])
+
+    assert unfinished_flow(said("utter_ask_phone_number"))
+    assert unfinished_flow(said("utter_ask_cancel_confirmed"))
+    assert not unfinished_flow(said("utter_greet"))
+    assert not unfinished_flow(said("utter_goodbye"))
+    assert not unfinished_flow(None)
+
+
+def test_without_the_memory_the_turn_is_still_answered(agent) -> None:
+    """The memory (Redis) down: each request is answered as in a new conversation."""
+
+    class Down(LocalMemory):
+        def recall(self, conversation_id: str) -> Remembered:
+            raise MemoryUnavailable("down")
+
+        def remember(self, conversation_id: str, remembered: Remembered) -> None:
+            raise MemoryUnavailable("down")
+
+    turns = VoiceTurns(OPERATOR, memory=Down())
+    assert "手机号码" in run(turns, agent, request("取消腾讯视频")).speech.text
+    silence = run(turns, agent, request(""))
+    assert silence.speech.text == templates.VOICE_NO_INPUT + templates.VOICE_REPROMPT
+    assert not silence.end_session
