@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -13,15 +12,14 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.asking import ask, ask_step
 from actions.forms import active_choices
-from actions.outage import audit_context, store_safe
+from actions.holder import touch_verification, verified_phone
+from actions.outage import store_busy, store_safe
 from actions.runtime import Runtime, get_runtime
-from actions.verification import touch_verification, verified_phone
-from core.sms import SmsError
+from actions.sending import send_and_record
 from core.sms import templates as sms_templates
+from core.statuses import SmsKind
 from core.store.errors import StoreUnavailable
 from turns.record import said_this_turn
-
-logger = logging.getLogger(__name__)
 
 # Slots of one cancellation; cleared when it ends so the next one starts fresh.
 FLOW_SLOTS = ("subscription_id", "cancel_confirmed", "selection_note", "service", "requested_slot")
@@ -76,8 +74,7 @@ class ActionAskSubscriptionId(Action):
         try:
             choices = active_choices(runtime, phone)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-            return []
+            return store_busy(dispatcher)
         tz = runtime.settings.timezone
         today = runtime.clock().date()
         lines = [phrases.subscription_line(i, s, tz, today) for i, s in enumerate(choices, 1)]
@@ -112,8 +109,7 @@ class ActionAskCancelConfirmed(Action):
         try:
             sub = current_subscription(tracker, runtime)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-            return []
+            return store_busy(dispatcher)
         if sub is None:
             return [SlotSet("subscription_id", None)]
         details = subscription_details(sub, runtime)
@@ -174,7 +170,7 @@ class ActionCancelSubscription(Action):
         try:
             sub = current_subscription(tracker, runtime)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
+            store_busy(dispatcher)
             return events + [SlotSet("next_step", "listen")]
         if sub is None:
             return events + [SlotSet("next_step", "listen")]
@@ -206,7 +202,7 @@ class ActionCancelSubscription(Action):
                 idempotency_key=f"{tracker.sender_id}:{sub.id}",
             )
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
+            store_busy(dispatcher)
             return None
         details = subscription_details(sub, runtime)
         partner = phrases.PARTNER_NAMES.get(sub.billing_channel, "")
@@ -225,7 +221,7 @@ class ActionCancelSubscription(Action):
             dispatcher.utter_message(response="utter_app_store_steps", **details)
             return None
         if outcome.status not in ("cancelled", "already_cancelled") or not outcome.reference:
-            dispatcher.utter_message(response="utter_system_busy")
+            store_busy(dispatcher)
             return None
         tz = runtime.settings.timezone
         today = runtime.clock().date()
@@ -255,15 +251,8 @@ class ActionCancelSubscription(Action):
         text = sms_templates.cancellation_receipt(
             sub.product_name, reference, local_end, runtime.clock().date()
         )
-        try:
-            runtime.sms.send(phone, text)
-        except SmsError as exc:
-            logger.warning("receipt SMS to %s failed: %s", phrases.mask_phone(phone), exc)
-            runtime.store.record_sms(
-                phone, "receipt", "failed", error=str(exc), **audit_context(tracker)
-            )
+        if not send_and_record(runtime, tracker, phone, SmsKind.RECEIPT, text):
             return "utter_cancelled_receipt_failed"
-        runtime.store.record_sms(phone, "receipt", "sent", **audit_context(tracker))
         return "utter_cancelled"
 
     @staticmethod

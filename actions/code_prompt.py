@@ -17,9 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.asking import ask_step
-from actions.outage import store_safe
+from actions.codes import code_state_here, tell_how_to_get_a_code
+from actions.holder import pending_phone
+from actions.outage import store_busy, store_safe
 from actions.runtime import get_runtime
-from actions.verification import code_state_here, pending_phone, tell_how_to_get_a_code
 from core.store.errors import StoreUnavailable
 from turns.record import this_turn
 
@@ -57,8 +58,7 @@ class ActionAskVerificationCode(Action):
             phone = pending_phone(tracker, runtime)
             state = None if phone is None else code_state_here(phone, tracker, runtime)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-            return []
+            return store_busy(dispatcher)
         if phone is None or state.live:
             ask_step(dispatcher, tracker, "utter_ask_verification_code", "utter_ask_code_again")
             return []

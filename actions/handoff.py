@@ -12,13 +12,14 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.asking import ask
 from actions.forms import latest_entities, named_services
-from actions.outage import audit_context, store_safe
+from actions.holder import verified_phone
+from actions.outage import store_busy, store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
+from actions.sending import send_and_record
 from actions.subscriptions import answer_reference
-from actions.verification import verified_phone
-from core.sms import SmsError
 from core.sms import templates as sms_templates
+from core.statuses import SmsKind
 from core.store.errors import StoreUnavailable
 from redaction.text import redact_text
 
@@ -78,16 +79,10 @@ def hand_off(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventTy
             summary=conversation_summary(tracker),
         )
     except StoreUnavailable:
-        dispatcher.utter_message(response="utter_system_busy")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return store_busy(dispatcher, [ActiveLoop(None), SlotSet("requested_slot", None)])
     if phone:
-        try:
-            runtime.sms.send(phone, sms_templates.handoff_opened(ticket.reference))
-            runtime.store.record_sms(phone, "handoff", "sent", **audit_context(tracker))
-        except SmsError as exc:
-            runtime.store.record_sms(
-                phone, "handoff", "failed", error=str(exc), **audit_context(tracker)
-            )
+        text = sms_templates.handoff_opened(ticket.reference)
+        send_and_record(runtime, tracker, phone, SmsKind.HANDOFF, text)
     dispatcher.utter_message(response="utter_handoff", reference=ticket.reference)
     return [
         ActiveLoop(None),
@@ -181,7 +176,7 @@ class ActionHandleInform(Action):
                 for reference in references:
                     answer_reference(reference, dispatcher, runtime, holder)
             except StoreUnavailable:
-                dispatcher.utter_message(response="utter_system_busy")
+                store_busy(dispatcher)
             return []
         if tracker.active_loop_name:
             # The form asks its question again right after; only say what was wrong with

@@ -11,10 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cancellation import current_subscription, subscription_details
+from actions.holder import touch_verification
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, asks_about_acting, proxy_answer
 from actions.runtime import get_runtime
-from actions.verification import touch_verification
 from core.store.errors import StoreUnavailable
 
 # Words that show the question is about a third party's auto-debit settings.

@@ -2,14 +2,15 @@
 
 Reading who the user is now needs the store too (slots keep only masked numbers), so any
 action can meet an outage; `store_safe` turns it into "系统繁忙，您的会员尚未取消" instead of
-an action server error and a silent bot.
+an action server error and a silent bot, and `store_busy` is what a step that catches the
+outage itself (to end a form, or to keep going without the store) says and returns.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Sequence
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -37,11 +38,18 @@ def store_safe(run: Run) -> Run:
             events = await run(self, dispatcher, tracker, domain)
         except StoreUnavailable as exc:
             logger.error("%s: the store is unavailable: %s", self.name(), exc)
-            dispatcher.utter_message(response="utter_system_busy")
-            return []
+            return store_busy(dispatcher)
         return list(events) + privacy_notice(tracker, dispatcher)
 
     return wrapper
+
+
+def store_busy(
+    dispatcher: CollectingDispatcher, events: Sequence[EventType] = ()
+) -> List[EventType]:
+    """Tells the user the system is busy (nothing was changed) and returns `events`."""
+    dispatcher.utter_message(response="utter_system_busy")
+    return list(events)
 
 
 def audit_context(tracker: Tracker) -> Dict[str, Any]:

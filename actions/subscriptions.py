@@ -13,10 +13,10 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.asking import ask
 from actions.forms import latest_entities
-from actions.outage import store_safe
+from actions.holder import answer_for_holder, touch_verification, verified_phone
+from actions.outage import store_busy, store_safe
 from actions.refunds import review_charges
 from actions.runtime import Runtime, get_runtime
-from actions.verification import answer_for_holder, touch_verification, verified_phone
 from core.references import is_valid_reference, normalize_reference
 from core.store.errors import StoreUnavailable
 
@@ -145,8 +145,7 @@ class ActionQueryCancellation(Action):
                 show_cancellations(phone, dispatcher, runtime)
                 return touch_verification(tracker, runtime)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
-            return []
+            return store_busy(dispatcher)
         if tracker.active_loop_name:
             # The form is already asking for the number or the code: one question a turn.
             dispatcher.utter_message(response="utter_records_after_verification")
@@ -181,5 +180,5 @@ class ActionAfterIdentity(Action):
             else:
                 show_subscriptions(phone, dispatcher, runtime)
         except StoreUnavailable:
-            dispatcher.utter_message(response="utter_system_busy")
+            store_busy(dispatcher)
         return done

@@ -17,9 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cancellation import ActionAskSubscriptionId, ActionCancelSubscription
 from actions.forms import ValidateCancelForm
 from actions.handoff import ActionHandoff
+from actions.holder import verified_phone
 from actions.refunds import ActionReviewCharges
 from actions.subscriptions import ActionCheckSubscriptions, ActionQueryCancellation
-from actions.verification import CODE_PLACEHOLDER, verified_phone
+from actions.verification import CODE_PLACEHOLDER
 from core.identity import assertion
 from core.sms.outbox import read_outbox
 from tests.conftest import make_tracker

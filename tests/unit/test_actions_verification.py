@@ -1,4 +1,5 @@
-"""Who the user is: phone, SMS code, resend limits, lockout, expiry (actions/verification.py)."""
+"""Who the user is: phone, SMS code, resend limits, lockout, expiry (actions/verification.py,
+actions/holder.py, actions/codes.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
+from actions.holder import channel_identity, clean_phone, touch_verification, verified_phone
 from actions.verification import (
     CODE_PLACEHOLDER,
     ActionAskPhoneNumber,
     ActionResendCode,
     ActionRestart,
-    channel_identity,
-    clean_phone,
-    touch_verification,
-    verified_phone,
 )
 from core.identity import assertion
 from core.sms import SmsError

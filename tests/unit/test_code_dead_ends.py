@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.code_prompt import ActionAskVerificationCode
 from actions.forms import ValidateCancelForm, ValidateIdentityForm
-from actions.verification import ActionResendCode, pending_phone
+from actions.holder import pending_phone
+from actions.verification import ActionResendCode
 from core.sms import SmsError
 from core.sms.outbox import latest_code, read_outbox
 from tests.conftest import make_tracker
