@@ -1,0 +1,132 @@
+"""Channels only translate: no module under channels/ reads or writes the dialogue's state.
+
+Checked on the source (ast) of every module: no import of Rasa's tracker store, events or
+trackers; no use of an agent's tracker store, lock store or processor; no event classes; and
+no slot or response named in code (docstrings may explain; code may not depend on them).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Iterator, List, Set
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANNELS = ROOT / "channels"
+MODULES = sorted(CHANNELS.rglob("*.py"))
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text("utf-8"))
+
+FORBIDDEN_IMPORTS = (
+    "rasa.core.tracker_store",
+    "rasa.shared.core.events",
+    "rasa.shared.core.trackers",
+)
+FORBIDDEN_ATTRIBUTES = frozenset({"tracker_store", "lock_store", "processor", "get_slot"})
+FORBIDDEN_NAMES = frozenset(
+    {"BotUttered", "UserUttered", "SlotSet", "ActiveLoop", "DialogueStateTracker"}
+)
+SLOTS: Set[str] = set(DOMAIN["slots"]) | {"requested_slot"}
+ENTITIES: Set[str] = set(DOMAIN.get("entities") or ())
+RESPONSE = re.compile(r"\butter_[a-z0-9_]+")
+# The n-best choice scores hypotheses by the NLU's entity names (some are also slot names);
+# issue 15 moves that choice into the server.
+NLU_VOCABULARY = {CHANNELS / "voice_asr.py": ENTITIES}
+
+
+def _docstrings(tree: ast.AST) -> Set[int]:
+    """ids of the docstring nodes (explanations, not code)."""
+    found: Set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def _problems(path: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text("utf-8"), str(path))
+    docstrings = _docstrings(tree)
+    allowed = NLU_VOCABULARY.get(path, set())
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            modules = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            for alias in node.names:
+                if alias.name in FORBIDDEN_NAMES:
+                    yield f"{line}: imports {alias.name}"
+        else:
+            modules = []
+        for module in modules:
+            if module.startswith(FORBIDDEN_IMPORTS):
+                yield f"{line}: imports {module}"
+        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_ATTRIBUTES | FORBIDDEN_NAMES:
+            yield f"{line}: uses .{node.attr}"
+        if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+            yield f"{line}: uses {node.id}"
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) in docstrings:
+                continue
+            if node.value in SLOTS - allowed:
+                yield f"{line}: names the slot {node.value!r}"
+            for response in RESPONSE.findall(node.value):
+                yield f"{line}: names the response {response!r}"
+
+
+# Modules another change of issue 14 is still making thin (not strict: passes once it is).
+PENDING = {
+    CHANNELS / "ivr" / "__init__.py": "IVR still asks agent.processor whether a model is loaded"
+}
+
+
+def _cases() -> List[object]:
+    cases = []
+    for path in MODULES:
+        reason = PENDING.get(path)
+        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+        cases.append(pytest.param(path, id=str(path.relative_to(ROOT)), marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("path", _cases())
+def test_a_channel_module_only_translates(path: Path) -> None:
+    """No tracker store, lock store, processor, events, slot or response name."""
+    assert list(_problems(path)) == []
+
+
+def test_the_check_sees_what_it_forbids(tmp_path: Path) -> None:
+    """Each kind of dependency on the dialogue's state is reported."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        '"""Docstrings may say utter_greet and requested_slot."""\n'
+        "from rasa.shared.core.events import BotUttered\n"
+        "import rasa.core.tracker_store\n"
+        "async def f(agent, tracker):\n"
+        "    await agent.tracker_store.retrieve('x')\n"
+        "    async with agent.lock_store.lock('x'):\n"
+        "        await agent.processor.fetch_tracker_and_update_session('x')\n"
+        "    return tracker.get_slot('requested_slot'), 'utter_goodbye', 'phone_number'\n",
+        "utf-8",
+    )
+    problems = "\n".join(_problems(bad))
+    for expected in (
+        "imports rasa.shared.core.events",
+        "imports BotUttered",
+        "imports rasa.core.tracker_store",
+        "uses .tracker_store",
+        "uses .lock_store",
+        "uses .processor",
+        "uses .get_slot",
+        "names the slot 'requested_slot'",
+        "names the response 'utter_goodbye'",
+        "names the slot 'phone_number'",
+    ):
+        assert expected in problems
+    assert "utter_greet" not in problems
