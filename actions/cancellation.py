@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -11,8 +11,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.asking import ask, ask_step
-from actions.forms import active_choices
 from actions.holder import touch_verification, verified_phone
+from actions.memberships import active_choices, current_subscription, subscription_details
 from actions.outage import store_busy, store_safe
 from actions.runtime import Runtime, get_runtime
 from actions.sending import send_and_record
@@ -23,35 +23,6 @@ from turns.record import said_this_turn
 
 # Slots of one cancellation; cleared when it ends so the next one starts fresh.
 FLOW_SLOTS = ("subscription_id", "cancel_confirmed", "selection_note", "service", "requested_slot")
-
-
-def subscription_details(sub: Any, runtime: Runtime) -> Dict[str, str]:
-    """The template variables describing one membership."""
-    tz = runtime.settings.timezone
-    today = runtime.clock().date()
-    return {
-        "service": sub.product_name,
-        "plan": sub.plan_name,
-        "price": phrases.price_per_period(sub.price, sub.period),
-        "billing": phrases.BILLING_LABELS.get(sub.billing_channel, sub.billing_channel),
-        "period_end": phrases.day(sub.period_end, tz, today),
-        "next_charge": phrases.day(sub.next_charge_at, tz, today),
-        "refund_days": str(runtime.settings.refund_window_days),
-    }
-
-
-def current_subscription(tracker: Tracker, runtime: Runtime) -> Optional[Any]:
-    """The membership selected in this conversation, if it belongs to the verified holder."""
-    raw = tracker.get_slot("subscription_id")
-    phone = verified_phone(tracker, runtime)
-    if not raw or not phone:
-        return None
-    try:
-        subscription_id = int(raw)
-    except ValueError:
-        return None
-    # One read instead of the membership and then all of the holder's to check ownership.
-    return runtime.store.owned_subscription(subscription_id, phone)
 
 
 class ActionAskSubscriptionId(Action):

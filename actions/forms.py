@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,9 +11,11 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
+from actions.memberships import active_choices
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
 from actions.sms_consent import SMS_CHANNEL, read_sms_confirmation
+from actions.turn import latest_entities, latest_intent, named_services
 from actions.verification import VerificationSlots, pending_phone, verified_phone
 from core.store.errors import StoreUnavailable
 
@@ -58,33 +60,6 @@ def says_yes(text: str) -> bool:
     if _NO.search(text.replace("没问题", "")):
         return False
     return bool(_YES.search(text))
-
-
-def latest_entities(tracker: Tracker, entity: str) -> List[str]:
-    """Values of `entity` in the latest user message, in order, each once."""
-    values: List[str] = []
-    for item in tracker.latest_message.get("entities", []) or []:
-        if item.get("entity") == entity and item.get("value") not in values:
-            values.append(item.get("value"))
-    return values
-
-
-def named_services(tracker: Tracker) -> List[str]:
-    """The memberships the user named (the `service` slot), as a list."""
-    value = tracker.get_slot("service")
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    """Name of the latest user message's intent."""
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def active_choices(runtime: Runtime, phone: str) -> list:
-    """The memberships a user can pick from: the active ones, in the listed order."""
-    return [s for s in runtime.store.subscriptions(phone) if s.status == "active"]
 
 
 def select(picked: list, dispatcher: CollectingDispatcher, runtime: Runtime) -> Dict[str, Any]:

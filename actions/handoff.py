@@ -11,13 +11,13 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.asking import ask
-from actions.forms import latest_entities, named_services
 from actions.holder import verified_phone
 from actions.outage import store_busy, store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
 from actions.sending import send_and_record
 from actions.subscriptions import answer_reference
+from actions.turn import latest_entities, latest_intent_name, named_services
 from core.sms import templates as sms_templates
 from core.statuses import SmsKind
 from core.store.errors import StoreUnavailable
@@ -33,11 +33,6 @@ INFORM_MISMATCH = {
 }
 # Free text in a summary is redacted with the same rules as everything Rasa keeps.
 mask_text = redact_text
-
-
-def latest_intent_name(tracker: Tracker) -> str:
-    """The intent of the latest user message ('' when none)."""
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
 def conversation_summary(tracker: Tracker) -> str:

@@ -10,8 +10,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.cancellation import current_subscription, subscription_details
 from actions.holder import touch_verification
+from actions.memberships import current_subscription, subscription_details
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, asks_about_acting, proxy_answer
 from actions.runtime import get_runtime

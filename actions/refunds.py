@@ -22,10 +22,10 @@ from actions.charge_claims import (
     matching,
     read_claim,
 )
-from actions.forms import latest_entities
 from actions.holder import answer_for_holder, touch_verification, verified_phone
 from actions.outage import store_safe
 from actions.runtime import Runtime, get_runtime
+from actions.turn import latest_entities
 from core.store.views import ChargeReview
 from turns.record import last_question
 

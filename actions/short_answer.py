@@ -17,11 +17,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import refunds
 from actions.asking import ask
-from actions.forms import latest_entities
 from actions.handoff import hand_off
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
+from actions.turn import latest_entities
 from turns.questions import question
 from turns.record import last_question
 

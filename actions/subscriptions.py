@@ -12,11 +12,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import phrases
 from actions.asking import ask
-from actions.forms import latest_entities
 from actions.holder import answer_for_holder, touch_verification, verified_phone
 from actions.outage import store_busy, store_safe
 from actions.refunds import review_charges
 from actions.runtime import Runtime, get_runtime
+from actions.turn import latest_entities
 from core.references import is_valid_reference, normalize_reference
 from core.store.errors import StoreUnavailable
 

@@ -1,0 +1,47 @@
+"""The holder's memberships as the actions use them: which can be picked, which is selected,
+and the template variables that describe one."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+
+from actions import phrases
+from actions.holder import verified_phone
+from actions.runtime import Runtime
+from core.statuses import SubscriptionStatus
+
+
+def active_choices(runtime: Runtime, phone: str) -> list:
+    """The memberships a user can pick from: the active ones, in the listed order."""
+    return [s for s in runtime.store.subscriptions(phone) if s.status == SubscriptionStatus.ACTIVE]
+
+
+def subscription_details(sub: Any, runtime: Runtime) -> Dict[str, str]:
+    """The template variables describing one membership."""
+    tz = runtime.settings.timezone
+    today = runtime.clock().date()
+    return {
+        "service": sub.product_name,
+        "plan": sub.plan_name,
+        "price": phrases.price_per_period(sub.price, sub.period),
+        "billing": phrases.BILLING_LABELS.get(sub.billing_channel, sub.billing_channel),
+        "period_end": phrases.day(sub.period_end, tz, today),
+        "next_charge": phrases.day(sub.next_charge_at, tz, today),
+        "refund_days": str(runtime.settings.refund_window_days),
+    }
+
+
+def current_subscription(tracker: Tracker, runtime: Runtime) -> Optional[Any]:
+    """The membership selected in this conversation, if it belongs to the verified holder."""
+    raw = tracker.get_slot("subscription_id")
+    phone = verified_phone(tracker, runtime)
+    if not raw or not phone:
+        return None
+    try:
+        subscription_id = int(raw)
+    except ValueError:
+        return None
+    # One read instead of the membership and then all of the holder's to check ownership.
+    return runtime.store.owned_subscription(subscription_id, phone)
