@@ -58,7 +58,11 @@ REDIS_LOCK_STORE = "rasa_fixes.redis_lock_store.AtomicRedisLockStore"
 
 
 def rasa_entry() -> List[str]:
-    """How the Rasa server is invoked: the command before `run` (the one place to change it)."""
+    """How Rasa is invoked: the command before `run` (or `train`), for every start.
+
+    The one place to change it, e.g. to `[sys.executable, "-m", "rasa_patches"]` for an entry
+    point that applies the project's Rasa patches first.
+    """
     return [str(BIN / "rasa")]
 
 
@@ -324,7 +328,15 @@ def build(
     return Stack(work=work, env=env, action=action, rasa=servers)
 
 
+# Callers need only this module: the process helpers are part of its interface.
 __all__ = [
+    "ACTION_AUTH_HEADER",
+    "API_TOKEN_ENV",
+    "BIN",
+    "DEFAULT_HOST",
+    "PRODUCTION_ENDPOINTS",
+    "ROOT",
+    "SERVER_ENV",
     "START_TIMEOUT",
     "Server",
     "Stack",
@@ -332,7 +344,14 @@ __all__ = [
     "build",
     "commands",
     "endpoints_file",
+    "free_port",
     "latest_model",
+    "reachable",
+    "refusal",
+    "rasa_entry",
+    "secured",
+    "server_env",
+    "shared_stores",
     "wait_ready",
     "wait_until_up",
     "work_env",
