@@ -15,9 +15,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import refunds
+from actions import refund_offers
 from actions.asking import ask
-from actions.handoff import hand_off
+from actions.handoff_tickets import hand_off
 from actions.outage import store_safe
 from actions.proxy import PROXY_SLOT, proxy_answer
 from actions.runtime import get_runtime
@@ -101,9 +101,9 @@ class ActionShortAnswer(Action):
             # next_step is set whatever the store said, so the rules always wait after this.
             return [e for e in hand_off(tracker, dispatcher) if e not in LISTEN] + LISTEN
         if move == "file_refund":
-            return refunds.file_offered_refunds(tracker, dispatcher, get_runtime()) + LISTEN
+            return refund_offers.file_offered_refunds(tracker, dispatcher, get_runtime()) + LISTEN
         if move == "no_refund":
-            return refunds.decline_refunds(tracker, dispatcher) + LISTEN
+            return refund_offers.decline_refunds(tracker, dispatcher) + LISTEN
         moves.get(move, moves["how_can_help"])()
         if move in ("close", "goodbye"):
             return [SlotSet("goal", None)] + LISTEN

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import List, Optional
+from typing import List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,11 +13,11 @@ from rasa_sdk.types import DomainDict
 from actions import phrases
 from actions.asking import ask
 from actions.holder import answer_for_holder, touch_verification, verified_phone
+from actions.memberships import answer_reference
 from actions.outage import store_busy, store_safe
-from actions.refunds import review_charges
+from actions.refund_offers import review_charges
 from actions.runtime import Runtime, get_runtime
 from actions.turn import latest_entities
-from core.references import is_valid_reference, normalize_reference
 from core.store.errors import StoreUnavailable
 
 PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
@@ -59,45 +59,6 @@ def show_cancellations(phone: str, dispatcher: CollectingDispatcher, runtime: Ru
     dispatcher.utter_message(
         response="utter_cancellation_list", masked_phone=masked, items="\n".join(lines)
     )
-
-
-def answer_reference(
-    reference_text: str,
-    dispatcher: CollectingDispatcher,
-    runtime: Runtime,
-    holder: Optional[str] = None,
-) -> bool:
-    """One cancellation by its reference; True when only the brief answer could be given.
-
-    A reference alone says whether it exists, its status and date; the membership and the
-    (masked) number only go to the holder verified in this conversation (`holder`).
-    """
-    reference = normalize_reference(reference_text) or reference_text.upper().replace(" ", "")
-    if not is_valid_reference(reference):
-        dispatcher.utter_message(response="utter_reference_invalid", reference=reference)
-        return False
-    item = runtime.store.cancellation(reference)
-    if item is None:
-        dispatcher.utter_message(response="utter_reference_not_found", reference=reference)
-        return False
-    tz = runtime.settings.timezone
-    today = runtime.clock().date()
-    if holder is None or item.phone != holder:
-        dispatcher.utter_message(
-            response="utter_cancellation_status_brief",
-            reference=item.reference,
-            requested_date=phrases.day(item.requested_at, tz, today),
-        )
-        return True
-    dispatcher.utter_message(
-        response="utter_cancellation_status",
-        reference=item.reference,
-        service=item.product_name,
-        requested_date=phrases.day(item.requested_at, tz, today),
-        effective_until=phrases.day(item.effective_until, tz, today),
-        masked_phone=phrases.mask_phone(item.phone),
-    )
-    return False
 
 
 class ActionCheckSubscriptions(Action):

@@ -9,7 +9,8 @@ import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy import select
 
-from actions.handoff import ActionHandleFallback, ActionHandleInform, ActionHandoff, mask_text
+from actions.handoff import ActionHandleFallback, ActionHandleInform, ActionHandoff
+from actions.handoff_tickets import mask_text
 from core.references import is_valid_reference
 from core.sms.outbox import read_outbox
 from core.store.models import HandoffTicket

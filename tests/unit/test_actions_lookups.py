@@ -1,6 +1,7 @@
 """Looking things up: memberships, earlier cancellations, charges and refunds, general answers.
 
-Covers actions/subscriptions.py, actions/refunds.py and actions/information.py.
+Covers actions/subscriptions.py, actions/refunds.py, actions/refund_offers.py,
+actions/memberships.py and actions/information.py.
 """
 
 from __future__ import annotations

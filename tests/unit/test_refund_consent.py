@@ -1,6 +1,6 @@
 """A refund case only with the user's yes: the review lists, says what agrees with the user's
 description and asks; file_offered_refunds opens only what was offered, to the holder it was
-offered to, after that very question (actions/refunds.py)."""
+offered to, after that very question (actions/refund_offers.py)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.charge_claims import local_day, matches, read_claim
-from actions.refunds import (
+from actions.refund_offers import (
     OFFER_SLOT,
-    ActionReviewCharges,
     claim_messages,
     decline_refunds,
     file_offered_refunds,
     offer_pending,
 )
+from actions.refunds import ActionReviewCharges
 from actions.subscriptions import ActionAfterIdentity
 from tests.conftest import entity, make_tracker
 from tests.unit.action_helpers import prove_phone, responses, run_action, verified_slots
