@@ -74,6 +74,8 @@ def _problems(path: Path) -> Iterator[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if id(node) in docstrings:
                 continue
+            if node.value in FORBIDDEN_ATTRIBUTES:
+                yield f"{line}: names .{node.value} (getattr)"
             if node.value in SLOTS - allowed:
                 yield f"{line}: names the slot {node.value!r}"
             for response in RESPONSE.findall(node.value):
@@ -112,6 +114,7 @@ def test_the_check_sees_what_it_forbids(tmp_path: Path) -> None:
         "    await agent.tracker_store.retrieve('x')\n"
         "    async with agent.lock_store.lock('x'):\n"
         "        await agent.processor.fetch_tracker_and_update_session('x')\n"
+        "    getattr(agent, 'lock_store')\n"
         "    return tracker.get_slot('requested_slot'), 'utter_goodbye', 'phone_number'\n",
         "utf-8",
     )
@@ -127,6 +130,7 @@ def test_the_check_sees_what_it_forbids(tmp_path: Path) -> None:
         "names the slot 'requested_slot'",
         "names the response 'utter_goodbye'",
         "names the slot 'phone_number'",
+        "names .lock_store (getattr)",
     ):
         assert expected in problems
     assert "utter_greet" not in problems
