@@ -289,17 +289,6 @@ def test_a_call_is_remembered_by_its_conversation_and_forgotten_at_hang_up() -> 
     assert memory.recall("ivr:m1") == Remembered()
 
 
-def test_two_channels_share_a_memory_like_two_processes() -> None:
-    """A key pressed on another process (same memory) picks from the list this one offered."""
-    memory = LocalMemory()
-    rasa = FakeRasa(cancel_flow)
-    first, second = IvrInput(memory=memory), IvrInput(memory=memory)
-    for text in ("我要取消会员", "13800138000", "123456"):
-        call(first, rasa, {"call_id": "p1", "type": "speech", "text": text})
-    _, body = call(second, rasa, {"call_id": "p1", "type": "dtmf", "digits": "2"})
-    assert body["step"] == "confirm" and rasa.received[-1].text == "2"
-
-
 @pytest.mark.parametrize(
     "headers",
     [{}, {"Authorization": "Bearer wrong"}, {"X-IVR-Token": ""}, {"Authorization": DEV_TOKEN}],
@@ -388,3 +377,31 @@ def test_message_ids_survive_a_redacting_tracker_store() -> None:
     assert len(ids) == 200 and all(i.isalpha() for i in ids)
     stored = redact_event({"event": "user", "text": "123456", "message_id": min(ids)})
     assert stored["message_id"] == min(ids)
+
+
+def test_credentials_choose_where_calls_are_remembered(monkeypatch) -> None:
+    """memory_url_env names a variable: set, the calls are kept in Redis; unset, in-process."""
+    from channels.conversation_memory import RedisMemory
+
+    monkeypatch.delenv("CHANNEL_MEMORY_URL", raising=False)
+    credentials = {"token": "t", "memory_url_env": "CHANNEL_MEMORY_URL"}
+    assert isinstance(IvrInput.from_credentials(credentials).memory, LocalMemory)
+    monkeypatch.setenv("CHANNEL_MEMORY_URL", "redis://127.0.0.1:6379/0")
+    assert isinstance(IvrInput.from_credentials(credentials).memory, RedisMemory)
+
+
+def test_two_processes_share_a_call_through_redis(redis_prefix: str) -> None:
+    """Two channels on one Redis (as two Rasa processes): the list read out by one is what a
+    key pressed on the other picks from; the hang-up forgets the call for both."""
+    from channels.conversation_memory import RedisMemory
+    from tests.unit.redis_fixtures import REDIS_URL
+
+    first = IvrInput(memory=RedisMemory(REDIS_URL, prefix=redis_prefix))
+    second = IvrInput(memory=RedisMemory(REDIS_URL, prefix=redis_prefix))
+    rasa = FakeRasa(cancel_flow)
+    for text in ("我要取消会员", "13800138000", "123456"):
+        call(first, rasa, {"call_id": "r2", "type": "speech", "text": text})
+    _, body = call(second, rasa, {"call_id": "r2", "type": "dtmf", "digits": "2"})
+    assert body["step"] == "confirm" and rasa.received[-1].text == "2"
+    call(first, rasa, {"call_id": "r2", "type": "hangup"})
+    assert second.memory.recall("ivr:r2") == Remembered()
