@@ -11,7 +11,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
-from actions.memberships import active_choices
+from actions.memberships import active_choices, product_code
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
 from actions.sms_consent import SMS_CHANNEL, read_sms_confirmation
@@ -103,7 +103,8 @@ def select_by_names(
     subs = runtime.store.subscriptions(phone)
     picked = []
     for name in names:
-        held = [s for s in subs if s.product_name == name]
+        code = product_code(name, runtime)
+        held = [s for s in subs if s.product_code == code]
         if not held:
             dispatcher.utter_message(response="utter_subscription_not_held", service=name)
             continue
@@ -183,7 +184,9 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         try:
             if names:
                 current_sub = runtime.store.subscription(int(current)) if current else None
-                if current_sub and [current_sub.product_name] == names:
+                if current_sub and [current_sub.product_code] == [
+                    product_code(name, runtime) for name in names
+                ]:
                     return {}
                 return select_by_names(names, phone, dispatcher, runtime)
             if requested == "subscription_id":

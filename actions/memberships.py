@@ -16,6 +16,15 @@ from core.references import is_valid_reference, normalize_reference
 from core.statuses import SubscriptionStatus
 
 
+def product_code(name: str, runtime: Runtime) -> Optional[str]:
+    """The product code of a membership as the dialogue names it (the `service` entity keeps
+    the contract's Chinese canonical names; the store keys memberships by code), or None."""
+    try:
+        return runtime.store.catalog.by_name(name).code
+    except KeyError:
+        return None
+
+
 def active_choices(runtime: Runtime, phone: str) -> list:
     """The memberships a user can pick from: the active ones, in the listed order."""
     return [s for s in runtime.store.subscriptions(phone) if s.status == SubscriptionStatus.ACTIVE]

@@ -86,6 +86,8 @@ class _Loader:
         self.catalog = catalog
         self.zone = zone
         self.cipher = cipher
+        # Memberships are keyed by product code inside the core; names are for people.
+        self.plans = {item.code: item for item in catalog.products}
         self.products: dict[str, Product] = {}
         self.accounts: dict[str, Account] = {}
 
@@ -95,7 +97,7 @@ class _Loader:
                 code=item.code, name=item.name, provider=item.provider, aliases=list(item.aliases)
             )
             self.session.add(product)
-            self.products[item.name] = product
+            self.products[item.code] = product
 
     def load_accounts(self) -> None:
         for phone, holder, status in DEMO_ACCOUNTS:
@@ -109,7 +111,7 @@ class _Loader:
     def use_stored_products(self) -> None:
         """Takes the products already in the store (for holders added to a seeded store)."""
         for product in self.session.execute(select(Product)).scalars():
-            self.products[product.name] = product
+            self.products[product.code] = product
 
     def add_account(self, phone: str, holder: str, status: str) -> None:
         """One more account."""
@@ -123,7 +125,7 @@ class _Loader:
     def subscribe(
         self,
         phone: str,
-        product_name: str,
+        product_code: str,
         plan_name: str,
         *,
         billing_channel: str,
@@ -136,12 +138,12 @@ class _Loader:
 
         One charge is added at the start of each of the `periods_paid` periods before it.
         """
-        plan = self.catalog.by_name(product_name).plan(plan_name)
+        plan = self.plans[product_code].plan(plan_name)
         step = _PERIOD_MONTHS[plan.period]
         first = shift_months(period_end, -step * periods_paid)
         subscription = Subscription(
             account_id=self.accounts[phone].id,
-            product_id=self.products[product_name].id,
+            product_id=self.products[product_code].id,
             plan_name=plan.name,
             price=plan.price,
             period=plan.period,
@@ -195,7 +197,7 @@ def _zhang(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     day = _DAY
     loader.subscribe(
         phone,
-        "腾讯视频VIP",
+        "tencent_video",  # 腾讯视频VIP
         "连续包月",
         billing_channel="phone_bill",
         period_end=now + 10 * day,
@@ -203,7 +205,7 @@ def _zhang(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     )
     loader.subscribe(
         phone,
-        "QQ音乐绿钻",
+        "qqmusic_green",  # QQ音乐绿钻
         "连续包月",
         billing_channel="phone_bill",
         period_end=now + 3 * day,
@@ -211,7 +213,7 @@ def _zhang(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     )
     migu = loader.subscribe(
         phone,
-        "咪咕视频钻石会员",
+        "migu_diamond",  # 咪咕视频钻石会员
         "连续包月",
         billing_channel="phone_bill",
         period_end=now - 5 * day,
@@ -227,7 +229,7 @@ def _li(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     day = _DAY
     loader.subscribe(
         phone,
-        "爱奇艺黄金VIP",
+        "iqiyi_gold",  # 爱奇艺黄金VIP
         "连续包季",
         billing_channel="alipay",
         period_end=now + 40 * day,
@@ -236,7 +238,7 @@ def _li(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     )
     loader.subscribe(
         phone,
-        "百度网盘超级会员",
+        "baidu_netdisk_svip",  # 百度网盘超级会员
         "连续包年",
         billing_channel="app_store",
         period_end=now + 200 * day,
@@ -253,7 +255,7 @@ def _zhao(loader: _Loader, phone: str, now: datetime, key: str) -> None:
     day = _DAY
     vinyl = loader.subscribe(
         phone,
-        "网易云音乐黑胶VIP",
+        "netease_vinyl",  # 网易云音乐黑胶VIP
         "连续包月",
         billing_channel="phone_bill",
         period_end=now + 29 * day,
