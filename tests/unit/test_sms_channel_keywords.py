@@ -11,30 +11,13 @@ from hypothesis import strategies as st
 from channels import templates
 from channels.sms.keywords import CANCEL_PAYLOAD, Inbound, command_word, interpret
 from channels.sms.render import menu_of
-from turns.answer import Answer, answer_of, describe
+from tests.unit import sms_replies
+from turns.answer import Answer
 
 ME = "13800138000"
-
-
-def answer(response: str, text: str, buttons=None) -> Answer:
-    """One turn's answer as the dialogue describes it."""
-    return answer_of([{"text": text, "buttons": buttons, "next": describe(response, buttons)}])
-
-
-LIST = answer(
-    "utter_subscription_list",
-    "您的号码下开通了以下会员：\n1. 腾讯视频VIP\n2. QQ音乐绿钻\n请问要取消哪一个？",
-    [{"title": "1. 腾讯视频VIP", "payload": "1"}, {"title": "2. QQ音乐绿钻", "payload": "2"}],
-)
-CONFIRM = answer(
-    "utter_ask_cancel_confirmed",
-    "确认要取消QQ音乐绿钻的自动续费吗？请回复“确认取消”或“先不取消”。",
-    [{"title": "确认取消", "payload": "/affirm"}, {"title": "先不取消", "payload": "/deny"}],
-)
-ANOTHER = answer(
-    "utter_ask_another",
-    "还需要取消其他会员吗？",
-    [{"title": "还要取消", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+LIST, CONFIRM, ANOTHER = (
+    sms_replies.turn(reply)
+    for reply in (sms_replies.LIST, sms_replies.CONFIRM, sms_replies.ANOTHER)
 )
 ANSWERS = [Answer(), LIST, CONFIRM, ANOTHER]
 

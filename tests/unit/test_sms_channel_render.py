@@ -3,52 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.sms.render import count_segments, menu_of, plain_text, render, shown_menu
-from turns.answer import Answer, Option, answer_of, describe
-
-LIST = {
-    "text": "您的号码138****8000下开通了以下会员：\n1. 腾讯视频VIP（连续包月 ¥25/月）\n"
-    "2. QQ音乐绿钻（连续包月 ¥15/月）\n请问要取消哪一个？可以回复序号或会员名称。",
-    "buttons": [
-        {"title": "1. 腾讯视频VIP", "payload": "1"},
-        {"title": "2. QQ音乐绿钻", "payload": "2"},
-    ],
-    "utter_action": "utter_subscription_list",
-}
-CONFIRM = {
-    "text": "确认要取消QQ音乐绿钻的自动续费吗？请回复“确认取消”或“先不取消”。",
-    "buttons": [
-        {"title": "确认取消", "payload": "/affirm"},
-        {"title": "先不取消", "payload": "/deny"},
-    ],
-    "utter_action": "utter_ask_cancel_confirmed",
-}
-ANOTHER = {
-    "text": "还需要取消其他会员吗？",
-    "buttons": [
-        {"title": "还要取消", "payload": "/affirm"},
-        {"title": "不用了", "payload": "/deny"},
-    ],
-    "utter_action": "utter_ask_another",
-}
-
-
-def turn(*messages: Dict[str, Any]) -> Answer:
-    """The answer of one turn made of these messages (described as the dialogue does)."""
-    described = []
-    for message in messages:
-        message = dict(message)
-        response = message.pop("utter_action", None)
-        if response:
-            message["next"] = describe(response, message.get("buttons"))
-        described.append(message)
-    return answer_of(described)
+from tests.unit.sms_replies import ANOTHER, CONFIRM, LIST, turn
+from turns.answer import Option
 
 
 @pytest.mark.parametrize(

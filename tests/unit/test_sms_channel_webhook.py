@@ -18,36 +18,11 @@ from channels.sms import SmsInput, sender_id
 from channels.sms.auth import DEV_SECRET, GatewayAuth, sign
 from channels.sms.memory import Lru, RetryCache
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
-from turns.answer import describe
+from tests.unit.sms_replies import ANOTHER, CONFIRM, LIST, described
 
 NOW = 1_800_000_000.0
 SECRET = "s3cret-for-tests"
 ASSERTION_KEY = "assertion-key-for-tests"
-LIST = {
-    "text": "您的号码138****8000下开通了以下会员：\n"
-    "1. 腾讯视频VIP\n2. QQ音乐绿钻\n请问要取消哪一个？",
-    "buttons": [
-        {"title": "1. 腾讯视频VIP", "payload": "1"},
-        {"title": "2. QQ音乐绿钻", "payload": "2"},
-    ],
-    "utter_action": "utter_subscription_list",
-}
-ANOTHER = {
-    "text": "还需要取消其他会员吗？",
-    "buttons": [
-        {"title": "还要取消", "payload": "/affirm"},
-        {"title": "不用了", "payload": "/deny"},
-    ],
-    "utter_action": "utter_ask_another",
-}
-CONFIRM = {
-    "text": "确认要取消QQ音乐绿钻的自动续费吗？请回复“确认取消”或“先不取消”。",
-    "buttons": [
-        {"title": "确认取消", "payload": "/affirm"},
-        {"title": "先不取消", "payload": "/deny"},
-    ],
-    "utter_action": "utter_ask_cancel_confirmed",
-}
 
 
 class FakeBot:
@@ -67,11 +42,7 @@ class FakeBot:
         if self.fail:
             raise RuntimeError("action server down")
         for reply in self.script(message.text):
-            reply = dict(reply)
-            response = reply.pop("utter_action", None)
-            if response:
-                reply["next"] = describe(response, reply.get("buttons"))
-            await message.output_channel.send_response(message.sender_id, reply)
+            await message.output_channel.send_response(message.sender_id, described(reply))
 
 
 class BrokenMemory(LocalMemory):
