@@ -17,7 +17,7 @@ from actions.outage import store_busy, store_safe
 from actions.runtime import Runtime, get_runtime
 from actions.sending import send_and_record
 from core.sms import templates as sms_templates
-from core.statuses import SmsKind
+from core.statuses import CancelStatus, SmsKind
 from core.store.errors import StoreUnavailable
 from turns.record import said_this_turn
 
@@ -178,20 +178,23 @@ class ActionCancelSubscription(Action):
         details = subscription_details(sub, runtime)
         partner = phrases.PARTNER_NAMES.get(sub.billing_channel, "")
         steps = phrases.PARTNER_STEPS.get(sub.billing_channel, "")
-        if outcome.status == "partner_failed":
+        if outcome.status == CancelStatus.PARTNER_FAILED:
             dispatcher.utter_message(
                 response="utter_partner_failed", partner=partner, steps=steps, **details
             )
             return None
-        if outcome.status == "partner_timeout":
+        if outcome.status == CancelStatus.PARTNER_TIMEOUT:
             dispatcher.utter_message(
                 response="utter_partner_timeout", partner=partner, steps=steps, **details
             )
             return None
-        if outcome.status == "app_store":
+        if outcome.status == CancelStatus.APP_STORE:
             dispatcher.utter_message(response="utter_app_store_steps", **details)
             return None
-        if outcome.status not in ("cancelled", "already_cancelled") or not outcome.reference:
+        if (
+            outcome.status not in (CancelStatus.CANCELLED, CancelStatus.ALREADY_CANCELLED)
+            or not outcome.reference
+        ):
             store_busy(dispatcher)
             return None
         tz = runtime.settings.timezone
@@ -199,7 +202,7 @@ class ActionCancelSubscription(Action):
         effective = outcome.effective_until or sub.period_end
         masked = phrases.mask_phone(phone)
         response = "utter_cancelled"
-        if outcome.status == "cancelled" and not outcome.repeat:
+        if outcome.status == CancelStatus.CANCELLED and not outcome.repeat:
             # A repeated request (retry, second tab, two servers) was receipted the first time.
             response = self._send_receipt(
                 sub, outcome.reference, effective, phone, runtime, tracker

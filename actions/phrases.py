@@ -8,6 +8,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from core.phone import mask_phone
+from core.statuses import SubscriptionStatus
 
 BILLING_LABELS = {
     "phone_bill": "话费代扣",
@@ -65,7 +66,7 @@ def subscription_line(index: int, sub, tz: str, today: Optional[date] = None) ->
     """One numbered line of a membership list."""
     price = price_per_period(sub.price, sub.period)
     billing = BILLING_LABELS.get(sub.billing_channel, sub.billing_channel)
-    if sub.status == "active":
+    if sub.status == SubscriptionStatus.ACTIVE:
         when = f"下次扣费{day(sub.next_charge_at, tz, today)}"
     else:
         when = f"已于{day(sub.cancelled_at, tz, today)}取消，权益到{day(sub.period_end, tz, today)}"

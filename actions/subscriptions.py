@@ -18,6 +18,7 @@ from actions.outage import store_busy, store_safe
 from actions.refund_offers import review_charges
 from actions.runtime import Runtime, get_runtime
 from actions.turn import latest_entities
+from core.statuses import SubscriptionStatus
 from core.store.errors import StoreUnavailable
 
 PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
@@ -36,7 +37,7 @@ def show_subscriptions(phone: str, dispatcher: CollectingDispatcher, runtime: Ru
     dispatcher.utter_message(
         response="utter_subscriptions_overview", masked_phone=masked, items="\n".join(lines)
     )
-    active = [s for s in subs if s.status == "active"]
+    active = [s for s in subs if s.status == SubscriptionStatus.ACTIVE]
     if active:
         monthly = sum(s.price * PERIODS_PER_MONTH.get(s.period, Decimal(1)) for s in active)
         dispatcher.utter_message(

@@ -29,6 +29,7 @@ from actions.privacy_notice import privacy_notice
 from actions.proxy import PROXY_SLOT, explain_before_prompt
 from actions.runtime import Runtime, get_runtime
 from core.phone import mask_phone
+from core.statuses import CodeCheckStatus
 from core.store.errors import StoreUnavailable
 from redaction.text import REDACTED
 from turns.record import repeats_of
@@ -185,7 +186,7 @@ class VerificationSlots:
         except StoreUnavailable:
             store_busy(dispatcher)
             return {"verification_code": None}
-        if check.status == "ok":
+        if check.status == CodeCheckStatus.OK:
             # The store opened this conversation's session with the check.
             forget_identity(tracker)
             dispatcher.utter_message(response="utter_verified")
@@ -194,15 +195,15 @@ class VerificationSlots:
                 "verified_phone": mask_phone(phone),
                 "verified_at": runtime.epoch(),
             }
-        if check.status == "wrong":
+        if check.status == CodeCheckStatus.WRONG:
             dispatcher.utter_message(
                 response="utter_wrong_code", remaining=check.remaining_attempts
             )
             return {"verification_code": None}
-        if check.status == "expired":
+        if check.status == CodeCheckStatus.EXPIRED:
             dispatcher.utter_message(response="utter_code_expired")
             return {"verification_code": None}
-        if check.status == "locked":
+        if check.status == CodeCheckStatus.LOCKED:
             retry = check.locked_until.astimezone(
                 phrases.ZoneInfo(runtime.settings.timezone)
             ).strftime("%H:%M")
