@@ -39,7 +39,7 @@ PARTS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
         "… of which checking the action server's answer",
         (
             ("rasa/core/actions/action.py", "_validate_action_result"),
-            ("rasa_fixes/action_result.py", "validate_action_result"),
+            ("rasa_patches/action_result.py", "validate_action_result"),
         ),
     ),
     ("tracker store: read", (("redaction/tracker_store.py", "retrieve"),)),
@@ -48,7 +48,7 @@ PARTS: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = (
         "event classes looked up (inside the above)",
         (
             ("rasa/shared/core/events.py", "resolve_by_type"),
-            ("rasa_fixes/event_types.py", "resolve_by_type"),
+            ("rasa_patches/event_types.py", "resolve_by_type"),
         ),
     ),
 )
@@ -76,12 +76,12 @@ async def _measure(
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
     if variant == "fixed":
-        import rasa_fixes
+        from rasa_patches import catalog, guard
 
         # The scripted conversations repeat their texts: with the parse cache on, the fixed
         # variant's NLU would mostly be skipped. Every turn is parsed, to show where time goes.
         os.environ["PARSE_CACHE_SIZE"] = "0"
-        rasa_fixes.apply()
+        guard.apply_selected(catalog.ALL, os.environ)
     env = bench_env(work)
     os.environ.update(env)
     reseed(env["STORE_URL"])

@@ -24,7 +24,8 @@ from channels.guard import MAX_MESSAGE_CHARS, RateLimiter, RequestRejected, pars
 from channels.metadata import client_metadata, request_address
 from core.identity.assertion import key_from_env
 from core.identity.conversation import namespaced
-from rasa_fixes import action_client
+from rasa_patches import action_client
+from tools.production_check import check_rasa_server
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class GuardedRestInput(RestInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         """Reads `rate_limit` (messages) and `rate_window` (seconds) from credentials.yml."""
+        # `python -m rasa_patches run` checks first; a plain `rasa run` must not serve
+        # production with weak secrets either (ends the process, naming them).
+        check_rasa_server()
         credentials = credentials or {}
         return cls(
             RateLimiter(
@@ -77,7 +81,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health route and the checked webhook."""
         hook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        # The kept-alive action server connections (rasa_fixes.action_client) close with Rasa.
+        # The kept-alive action server connections (rasa_patches.action_client) close with Rasa.
         hook.after_server_stop(action_client.close_sessions)
 
         @hook.route("/", methods=["GET"])

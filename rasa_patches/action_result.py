@@ -35,7 +35,7 @@ def response_validator() -> Tuple[Validator, Dict[str, Validator]]:
         items = schema["properties"]["events"]["items"]
         branches = {b["properties"]["event"]["const"]: b for b in items["oneOf"]}
         if len(branches) != len(items["oneOf"]):  # not distinct: the shortcut would not hold
-            raise RuntimeError("Rasa's event schema changed: remove rasa_fixes.action_result")
+            raise RuntimeError("Rasa's event schema changed: remove rasa_patches.action_result")
         common = {key: value for key, value in items.items() if key != "oneOf"}
         outer = copy.deepcopy(schema)
         outer["properties"]["events"]["items"] = common

@@ -1,4 +1,4 @@
-"""The work-arounds for Rasa 3.6 keep Rasa's behaviour and only drop its repeated work."""
+"""rasa_patches.action_result and event_types keep Rasa's behaviour, only drop repeated work."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
-import rasa_fixes
-from rasa_fixes import action_result, event_types
+from rasa_patches import action_result, event_types
 
 
 @pytest.fixture(autouse=True)
 def fixed() -> None:
-    rasa_fixes.apply()
+    action_result.apply()
+    event_types.apply()
 
 
 def _remote() -> RemoteAction:

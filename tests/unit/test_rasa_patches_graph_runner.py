@@ -30,8 +30,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 
-from rasa_fixes import graph_runner
-from rasa_fixes.graph_runner import SequentialGraphRunner
+from rasa_patches import graph_runner
+from rasa_patches.graph_runner import SequentialGraphRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNERS = [DaskGraphRunner, SequentialGraphRunner]

@@ -1,4 +1,4 @@
-"""rasa_fixes.tracker_json: a stored tracker's JSON written faster, read back the same."""
+"""rasa_patches.tracker_json: a stored tracker's JSON written faster, read back the same."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_fixes import tracker_json
+from rasa_patches import tracker_json
 
 DOMAIN = Domain.from_dict(
     {"slots": {"service": {"type": "text", "mappings": [{"type": "custom"}]}}}

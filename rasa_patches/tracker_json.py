@@ -19,7 +19,7 @@ from typing import Any
 from rasa.core.tracker_store import SerializedTrackerAsText
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_fixes.action_client import encode_json
+from rasa_patches.action_client import encode_json
 
 
 def dumps(value: Any) -> str:

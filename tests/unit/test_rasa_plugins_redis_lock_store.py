@@ -1,4 +1,4 @@
-"""rasa_fixes.redis_lock_store: Rasa's ticket lock, each change atomic, in Rasa's stored format."""
+"""rasa_plugins.redis_lock_store: Rasa's ticket lock, each change atomic, in its stored format."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_fixes.redis_lock_store import AtomicRedisLockStore
+from rasa_plugins.redis_lock_store import AtomicRedisLockStore
 from tests.unit.redis_fixtures import redis_host_port
 
 CONVERSATION = "lock-test"
@@ -120,7 +120,7 @@ def test_a_store_failure_is_a_lock_error(redis_prefix: str) -> None:
 def test_rasa_builds_it_from_endpoints(redis_prefix: str) -> None:
     host, port = redis_host_port()
     config = EndpointConfig(
-        type="rasa_fixes.redis_lock_store.AtomicRedisLockStore",
+        type="rasa_plugins.redis_lock_store.AtomicRedisLockStore",
         url=host,
         port=port,
         key_prefix=redis_prefix,

@@ -1,4 +1,4 @@
-"""rasa_fixes.debug_copies: deep copies only for debug lines that are emitted."""
+"""rasa_patches.debug_copies: deep copies only for debug lines that are emitted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Iterator, List
 import pytest
 from rasa.utils.log_utils import configure_structlog
 
-from rasa_fixes import debug_copies
+from rasa_patches import debug_copies
 
 
 def _deepcopy_calls(tree: ast.AST) -> Iterator[ast.Call]:

@@ -21,7 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import StoryGraph
 
-from rasa_fixes import rule_lookup
+from rasa_patches import rule_lookup
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = ROOT / "tests" / "test_stories.yml"

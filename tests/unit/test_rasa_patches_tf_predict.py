@@ -1,4 +1,4 @@
-"""rasa_fixes.tf_predict: the same parses, bit for bit, by the direct call."""
+"""rasa_patches.tf_predict: the same parses, bit for bit, by the direct call."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rasa.core.agent import Agent
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.utils.tensorflow.models import RasaModel
 
-from rasa_fixes import tf_predict
+from rasa_patches import tf_predict
 from tests.e2e.bot import ROOT, latest_model
 
 

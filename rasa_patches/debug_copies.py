@@ -6,7 +6,7 @@ action and the rule policy. Arguments are evaluated before the call, so every tu
 all of that even though structlog then drops the line: about 3 % of a turn's CPU here.
 
 In those three modules every `copy.deepcopy` call is such a log argument (checked in
-tests/unit/test_rasa_fixes_debug_copies.py, which fails when an upstream version adds any
+tests/unit/test_rasa_patches_debug_copies.py, which fails when an upstream version adds any
 other use). Their module-level name `copy` is pointed at a stand-in whose `deepcopy` copies
 only while structlog emits debug lines (`rasa run --debug`), and otherwise hands the value
 back unchanged: nobody reads it. Everything else of the `copy` module is passed through.

@@ -8,7 +8,7 @@ here, about as much as the graph itself. The graph is the function's only concre
 here it is called with the batch's tensors as they are when every input already has the
 signature's dtype and a compatible shape (so dispatch would have picked it and cast nothing);
 any other batch, an eager model, or a model not yet traced takes Rasa's own path. Parses are
-bit-identical (tests/unit/test_rasa_fixes_tf_predict.py). This relies on
+bit-identical (tests/unit/test_rasa_patches_tf_predict.py). This relies on
 `ConcreteFunction._call_flat` of the TensorFlow Rasa 3.6 pins (2.12); if Rasa or TensorFlow is
 upgraded, rerun that test, or drop this module.
 """
@@ -25,7 +25,7 @@ from rasa.utils.tensorflow.models import RasaModel
 
 _original = RasaModel._rasa_predict
 # On the model's __dict__ (not Keras attribute tracking, which would try to track it).
-_KEY = "_rasa_fixes_concrete_predict"
+_KEY = "_rasa_patches_concrete_predict"
 
 
 def _fits(array: Any, spec: tf.TensorSpec) -> bool:

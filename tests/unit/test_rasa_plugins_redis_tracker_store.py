@@ -1,4 +1,4 @@
-"""rasa_fixes.redis_tracker_store: what Rasa's Redis store keeps, without reading it back."""
+"""rasa_plugins.redis_tracker_store: what Rasa's Redis store keeps, without reading it back."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from rasa_fixes.redis_tracker_store import RedisTrackerStore
+from rasa_plugins.redis_tracker_store import RedisTrackerStore
 from tests.unit.redis_fixtures import redis_host_port
 
 DOMAIN = Domain.from_dict(
@@ -164,7 +164,7 @@ def test_an_event_older_than_the_stored_ones_goes_through_rasas_merge(redis_pref
 def test_rasa_builds_it_from_endpoints(redis_prefix: str) -> None:
     host, port = redis_host_port()
     config = EndpointConfig(
-        type="rasa_fixes.redis_tracker_store.RedisTrackerStore",
+        type="rasa_plugins.redis_tracker_store.RedisTrackerStore",
         url=host,
         port=port,
         key_prefix=redis_prefix,

@@ -1,4 +1,4 @@
-"""rasa_fixes.sparse_features: the joined features equal Rasa's, entry for entry."""
+"""rasa_patches.sparse_features: the joined features equal Rasa's, entry for entry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_fixes import sparse_features
+from rasa_patches import sparse_features
 
 ORIGINAL = sparse_features._original
 FORMATS = ("coo", "csr", "csc")  # a mix goes through Rasa's code

@@ -1,4 +1,4 @@
-"""rasa_fixes.slot_copy: `copy.copy` of a slot, the same result by a shorter way."""
+"""rasa_patches.slot_copy: `copy.copy` of a slot, the same result by a shorter way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.slots import Slot
 
-from rasa_fixes import slot_copy
+from rasa_patches import slot_copy
 
 DOMAIN = Domain.from_dict(
     {

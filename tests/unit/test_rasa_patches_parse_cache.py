@@ -1,4 +1,4 @@
-"""rasa_fixes.parse_cache: a turn's parse from the cache is the model's own, personal texts are
+"""rasa_patches.parse_cache: a turn's parse from the cache is the model's own, personal texts are
 never kept, each caller gets its own copy, and /model/parse always runs the model."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
 
-from rasa_fixes import parse_cache
+from rasa_patches import parse_cache
 from tests.e2e.bot import ROOT, latest_model
 
 

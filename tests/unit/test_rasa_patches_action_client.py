@@ -42,7 +42,7 @@ from rasa.shared.exceptions import FileNotFoundException
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 from sanic.config import DEFAULT_CONFIG
 
-from rasa_fixes import action_client
+from rasa_patches import action_client
 
 CHINESE = {"text": "我想退订腾讯视频VIP，谢谢！", "nested": [{"a": ["验证码", 1.5, None, True]}]}
 

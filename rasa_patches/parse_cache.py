@@ -1,6 +1,7 @@
-"""Remembering the NLU parse of texts users send again and again ("确认取消", "是的", "1", "谢谢").
+"""A feature, not a fix: the NLU parse of texts users send again and again ("确认取消", "是的",
+"1", "谢谢") remembered per process.
 
-Not an upstream bug but an optimisation Rasa 3.6 lacks: `MessageProcessor` runs the whole NLU
+An optimisation Rasa 3.6 lacks: `MessageProcessor` runs the whole NLU
 graph (normaliser, jieba, entity rules, featurisers, DIET) for every message, ~40 % of a turn's
 CPU in a py-spy profile here, although the parse is a pure function of the text once a model is
 loaded: no NLU node of ours reads the tracker, the message's metadata or its id (`apply` checks
@@ -14,7 +15,9 @@ Only conversation turns use it: `/model/parse` (no tracker; evaluation tools and
 NLU floor call it) always runs the model. Each caller gets its own deep copy (Rasa's
 processor writes into the parse it is given).
 `PARSE_CACHE_SIZE` sets how many texts are kept (least recently used first out; 0 turns the
-cache off); `stats()` counts hits and misses. Drop this if Rasa gets a parse cache of its own.
+cache off: then the entry point does not install it at all, and lists it as off; the name
+`parse_cache` in RASA_PATCHES_DISABLE does the same); `stats()` counts hits and misses. Drop
+this if Rasa gets a parse cache of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import copy
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
@@ -35,6 +38,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, TEXT
 
 from redaction.text import redact_text
 
+SIZE_ENV = "PARSE_CACHE_SIZE"
 DEFAULT_SIZE = 2048
 MAX_TEXT_CHARS = 200  # longer texts are rarely repeated word for word
 PERSONAL_ENTITIES = frozenset({"phone_number", "verification_code"})
@@ -102,15 +106,21 @@ def nlu_reads_tracker(schema: GraphSchema, nlu_target: str) -> bool:
     return False
 
 
-def configured_size() -> int:
-    """PARSE_CACHE_SIZE from the environment (default 2048; 0 or less: off)."""
-    raw = os.environ.get("PARSE_CACHE_SIZE", "").strip()
+def configured_size(env: Optional[Mapping[str, str]] = None) -> int:
+    """PARSE_CACHE_SIZE from `env` (default: the environment; unset: 2048; 0 or less: off)."""
+    raw = (os.environ if env is None else env).get(SIZE_ENV, "").strip()
     if not raw:
         return DEFAULT_SIZE
     try:
         return int(raw)
     except ValueError as error:
-        raise ValueError(f"PARSE_CACHE_SIZE must be a whole number, got {raw!r}") from error
+        raise ValueError(f"{SIZE_ENV} must be a whole number, got {raw!r}") from error
+
+
+def switch(env: Mapping[str, str]) -> Tuple[bool, str]:
+    """Whether PARSE_CACHE_SIZE turns the cache on, and the setting, for the start-up log."""
+    size = configured_size(env)
+    return size > 0, f"{SIZE_ENV}={size}"
 
 
 def cache_of(processor: MessageProcessor) -> Optional[ParseCache]:
