@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, List, Optional, Protocol, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from actions.phrases import money
@@ -100,7 +100,7 @@ class ChargeLike(Protocol):
 
     amount: Decimal
     charged_at: datetime
-    product_name: str
+    product_code: str
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,8 @@ class Claim:
 
     amounts: Tuple[Decimal, ...] = ()
     spans: Tuple[Span, ...] = ()
-    services: Tuple[str, ...] = ()
+    services: Tuple[str, ...] = ()  # as the user named them (canonical names), for replies
+    service_codes: Tuple[str, ...] = ()  # their product codes, what charges are matched by
 
     def described(self) -> bool:
         """Whether the user described anything at all."""
@@ -356,9 +357,15 @@ def read_spans(text: str, today: date, charges_only: bool = False) -> List[Span]
     return spans
 
 
-def read_claim(texts: Iterable[str], today: date, services: Iterable[str] = ()) -> Claim:
+def read_claim(
+    texts: Iterable[str],
+    today: date,
+    services: Iterable[str] = (),
+    codes: Optional[Mapping[str, str]] = None,
+) -> Claim:
     """What the user described in `texts` (their messages about the charge), with the
-    memberships they named (canonical names); `today` is the operator's local date."""
+    memberships they named (canonical names, `codes` giving each one's product code: a
+    name without one matches no charge); `today` is the operator's local date."""
     amounts: List[Decimal] = []
     spans: List[Span] = []
     for text in texts:
@@ -372,7 +379,9 @@ def read_claim(texts: Iterable[str], today: date, services: Iterable[str] = ()) 
     for service in services:
         if service and service not in named:
             named.append(service)
-    return Claim(tuple(amounts), tuple(spans), tuple(named))
+    codes = codes or {}
+    service_codes = tuple(codes[name] for name in named if name in codes)
+    return Claim(tuple(amounts), tuple(spans), tuple(named), service_codes)
 
 
 def asks_for_refund(text: str) -> bool:
@@ -403,7 +412,7 @@ def matches(claim: Claim, charge: ChargeLike, tz: str) -> bool:
         return False
     if claim.spans and not any(s.holds(local_day(charge.charged_at, tz)) for s in claim.spans):
         return False
-    return not claim.services or charge.product_name in claim.services
+    return not claim.services or charge.product_code in claim.service_codes
 
 
 def matching(claim: Claim, charges: Sequence[ChargeLike], tz: str) -> List[ChargeLike]:

@@ -19,10 +19,12 @@ from core.statuses import SubscriptionStatus
 def product_code(name: str, runtime: Runtime) -> Optional[str]:
     """The product code of a membership as the dialogue names it (the `service` entity keeps
     the contract's Chinese canonical names; the store keys memberships by code), or None."""
-    try:
-        return runtime.store.catalog.by_name(name).code
-    except KeyError:
-        return None
+    return product_codes(runtime).get(name)
+
+
+def product_codes(runtime: Runtime) -> Dict[str, str]:
+    """Every membership's canonical name (as the `service` entity gives it) to its code."""
+    return {product.name: product.code for product in runtime.store.catalog.products}
 
 
 def active_choices(runtime: Runtime, phone: str) -> list:

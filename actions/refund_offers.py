@@ -24,6 +24,7 @@ from actions.charge_claims import (
     read_claim,
 )
 from actions.holder import touch_verification, verified_phone
+from actions.memberships import product_codes
 from actions.runtime import Runtime
 from actions.turn import latest_entities
 from core.store.views import ChargeReview
@@ -57,11 +58,12 @@ def claim_messages(tracker: Tracker) -> List[Dict[str, Any]]:
     return found[:1]
 
 
-def user_claim(tracker: Tracker, today: date) -> Claim:
+def user_claim(tracker: Tracker, today: date, runtime: Runtime) -> Claim:
     """What the user described about the charge: amounts, times and memberships.
 
-    The memberships are the `service` entities of those same messages (canonical names),
-    not the `service` slot, which may still hold one named before the charge question.
+    The memberships are the `service` entities of those same messages (canonical names,
+    matched to charges by product code), not the `service` slot, which may still hold one
+    named before the charge question.
     """
     messages = claim_messages(tracker)
     services = [
@@ -70,7 +72,8 @@ def user_claim(tracker: Tracker, today: date) -> Claim:
         for item in (event.get("parse_data") or {}).get("entities") or []
         if item.get("entity") == "service" and isinstance(item.get("value"), str)
     ]
-    return read_claim([event.get("text") or "" for event in messages], today, services)
+    texts = [event.get("text") or "" for event in messages]
+    return read_claim(texts, today, services, product_codes(runtime))
 
 
 def qualifies(charge: ChargeReview) -> bool:
@@ -117,7 +120,7 @@ def review_charges(
             response="utter_no_charges", days=REVIEW_DAYS, masked_phone=phrases.mask_phone(phone)
         )
         return no_offer
-    claim = user_claim(tracker, local_day(now, tz))
+    claim = user_claim(tracker, local_day(now, tz), runtime)
     considered = matching(claim, charges, tz) if claim.described() else list(charges)
     if claim.described() and not considered:
         dispatcher.utter_message(response="utter_charge_claim_not_found", claim=claim_words(claim))
@@ -174,7 +177,8 @@ def latest_claim(tracker: Tracker, runtime: Runtime) -> Claim:
     """What the latest message alone describes ("只退网易云的", "昨天那笔"): narrows a yes."""
     today = local_day(runtime.clock(), runtime.settings.timezone)
     text = tracker.latest_message.get("text") or ""
-    return read_claim([text], today, latest_entities(tracker, "service"))
+    services = latest_entities(tracker, "service")
+    return read_claim([text], today, services, product_codes(runtime))
 
 
 def asks_to_file(tracker: Tracker) -> bool:

@@ -46,6 +46,7 @@ def review_charges(ctx: StoreContext, phone: str, days: int = 90) -> list[Charge
             ChargeReview(
                 charge_id=charge.id,
                 product_name=product.name,
+                product_code=product.code,
                 amount=charge.amount,
                 charged_at=charge.charged_at,
                 subscription_status=SubscriptionStatus(subscription.status),

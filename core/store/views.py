@@ -111,6 +111,7 @@ class ChargeReview:
 
     charge_id: int
     product_name: str
+    product_code: str
     amount: Decimal
     charged_at: datetime
     subscription_status: SubscriptionStatus

@@ -24,11 +24,14 @@ from actions.charge_claims import (
     read_claim,
     read_spans,
 )
+from catalog import load_catalog
 
 TZ = "Asia/Shanghai"
 # Sunday 6 December 2026 in Shanghai.
 TODAY = date(2026, 12, 6)
 DIGITS = "零一二三四五六七八九"
+# The catalog's canonical name -> product code, as the adapter maps the `service` entity.
+CODES = {product.name: product.code for product in load_catalog().products}
 
 
 def chinese(n: int) -> str:
@@ -52,6 +55,11 @@ class Charge:
     amount: Decimal
     charged_at: datetime
     product_name: str = "网易云音乐黑胶VIP"
+
+    @property
+    def product_code(self) -> str:
+        """The code the store's ChargeReview carries with the name."""
+        return CODES[self.product_name]
 
 
 def at_local(day: date, hour: int = 10) -> datetime:
@@ -389,16 +397,17 @@ def test_claim_over_several_messages() -> None:
         ["网易云会员莫名扣了15块", "13600136000", "482913", "是昨天扣的15块"],
         TODAY,
         ["网易云音乐黑胶VIP", "网易云音乐黑胶VIP"],
+        CODES,
     )
     assert claim.amounts == (Decimal(15),)
     assert [s.words for s in claim.spans] == ["昨天"]
-    assert claim.services == ("网易云音乐黑胶VIP",)
+    assert claim.services == ("网易云音乐黑胶VIP",) and claim.service_codes == ("netease_vinyl",)
     assert claim_words(claim) == "昨天、¥15、网易云音乐黑胶VIP"
 
 
 def test_a_membership_alone_is_a_claim() -> None:
     """Naming only the membership still describes the charge."""
-    claim = read_claim(["腾讯视频怎么扣钱了"], TODAY, ["腾讯视频VIP"])
+    claim = read_claim(["腾讯视频怎么扣钱了"], TODAY, ["腾讯视频VIP"], CODES)
     assert claim.described() and claim_words(claim) == "腾讯视频VIP"
     tencent = Charge(Decimal(25), at_local(TODAY), "腾讯视频VIP")
     vinyl = Charge(Decimal(15), at_local(TODAY))
@@ -407,7 +416,7 @@ def test_a_membership_alone_is_a_claim() -> None:
 
 def test_every_described_part_must_agree() -> None:
     """A charge matches only when amount, day and membership all agree."""
-    claim = read_claim(["昨天扣了15块"], TODAY, ["网易云音乐黑胶VIP"])
+    claim = read_claim(["昨天扣了15块"], TODAY, ["网易云音乐黑胶VIP"], CODES)
     yesterday = at_local(TODAY - timedelta(days=1))
     assert matches(claim, Charge(Decimal("15.00"), yesterday), TZ)
     assert not matches(claim, Charge(Decimal("15.5"), yesterday), TZ)
@@ -447,7 +456,7 @@ def test_a_charge_described_by_its_own_parts_always_matches(charges: list, pick:
     charge = charges[pick % len(charges)]
     day = local_day(charge.charged_at, TZ)
     text = f"{day.month}月{day.day}日扣了{charge.amount}元"
-    claim = read_claim([text], TODAY, [charge.product_name])
+    claim = read_claim([text], TODAY, [charge.product_name], CODES)
     found = matching(claim, charges, TZ)
     assert charge in found
     for other in found:
@@ -483,3 +492,13 @@ def test_asking_for_the_refund(text: str) -> None:
 def test_not_asking_for_the_refund(text: str) -> None:
     """A no, a question, a description of a charge or anything else is not that yes."""
     assert not asks_for_refund(text)
+
+
+def test_a_membership_is_matched_by_its_code_not_its_display_name() -> None:
+    """The named membership is matched through its product code; a name the catalog does not
+    know matches no charge (as before, when it was compared with the charges' names)."""
+    vinyl = Charge(Decimal(15), at_local(TODAY))
+    assert matches(read_claim(["扣了15"], TODAY, ["网易云音乐黑胶VIP"], CODES), vinyl, TZ)
+    unknown = read_claim(["扣了15"], TODAY, ["不存在的会员"], CODES)
+    assert unknown.described() and unknown.service_codes == ()
+    assert not matches(unknown, vinyl, TZ)

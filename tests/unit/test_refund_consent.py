@@ -488,7 +488,8 @@ def test_a_review_never_files_and_offers_only_what_agrees(runtime, phone, parts,
     _, events, dispatcher = review(runtime, phone, text, services)
     assert case_count(runtime) == 0
     charges = runtime.store.review_charges(phone)
-    claim = read_claim([text], local_day(runtime.clock(), TZ), services)
+    codes = {product.name: product.code for product in runtime.store.catalog.products}
+    claim = read_claim([text], local_day(runtime.clock(), TZ), services, codes)
     agreeing = [c for c in charges if not claim.described() or matches(claim, c, TZ)]
     expected = [
         c.charge_id
