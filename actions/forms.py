@@ -17,6 +17,7 @@ from actions.selection import parse_choice
 from actions.sms_consent import SMS_CHANNEL, read_sms_confirmation
 from actions.turn import latest_entities, latest_intent, named_services
 from actions.verification import VerificationSlots, pending_phone, verified_phone
+from core.statuses import SubscriptionStatus
 from core.store.errors import StoreUnavailable
 
 SKIPPED = "__skipped__"
@@ -69,7 +70,7 @@ def select(picked: list, dispatcher: CollectingDispatcher, runtime: Runtime) -> 
     cancellable = []
     notes = []
     for sub in picked:
-        if sub.status != "active":
+        if sub.status != SubscriptionStatus.ACTIVE:
             dispatcher.utter_message(
                 response="utter_already_cancelled",
                 service=sub.product_name,
@@ -108,10 +109,10 @@ def select_by_names(
         if not held:
             dispatcher.utter_message(response="utter_subscription_not_held", service=name)
             continue
-        active = [s for s in held if s.status == "active"]
+        active = [s for s in held if s.status == SubscriptionStatus.ACTIVE]
         picked.append(active[0] if active else held[0])
     if not picked:
-        if not any(s.status == "active" for s in subs):
+        if not any(s.status == SubscriptionStatus.ACTIVE for s in subs):
             return {"subscription_id": None, "selection_note": "none_active", "service": None}
         return {"subscription_id": None, "cancel_confirmed": None, "service": None}
     return select(picked, dispatcher, runtime)
