@@ -48,7 +48,7 @@ demo: install train seed
 	HOST='$(HOST)' RASA_PORT=$(RASA_PORT) ACTION_PORT=$(ACTION_PORT) CORS_ORIGINS='$(CORS_ORIGINS)' $(PY) -m tools.serve
 
 lint: install
-	$(VENV)/bin/ruff check actions core nlu catalog channels rasa_fixes redaction tools turns bench tests
+	$(VENV)/bin/ruff check actions core nlu catalog channels rasa_patches rasa_plugins rasa_fixes redaction tools turns stack evaluation bench tests
 
 test: install train lint browser-deps
 	$(RASA) data validate --fail-on-warnings

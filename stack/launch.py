@@ -53,16 +53,18 @@ ACTION_AUTH_HEADER = "  headers:\n    Authorization: Bearer ${" + ACTION_TOKEN_E
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
 # The Redis trackers and locks several Sanic workers share (the wrapped store goes under the
 # redacting tracker store's `store:`).
-REDIS_TRACKER_STORE = "rasa_fixes.redis_tracker_store.RedisTrackerStore"
-REDIS_LOCK_STORE = "rasa_fixes.redis_lock_store.AtomicRedisLockStore"
+REDIS_TRACKER_STORE = "rasa_plugins.redis_tracker_store.RedisTrackerStore"
+REDIS_LOCK_STORE = "rasa_plugins.redis_lock_store.AtomicRedisLockStore"
 
 
 def rasa_entry() -> List[str]:
-    """How Rasa is invoked: the command before `run` (or `train`), for every start.
+    """How the Rasa server is invoked: `python -m rasa_patches` (Rasa's own command line, with
+    log redaction, the production check and the guarded patches applied first)."""
+    return [sys.executable, "-m", "rasa_patches"]
 
-    The one place to change it, e.g. to `[sys.executable, "-m", "rasa_patches"]` for an entry
-    point that applies the project's Rasa patches first.
-    """
+
+def stock_rasa() -> List[str]:
+    """Rasa's own command, untouched: training, and the benchmark's stock baseline."""
     return [str(BIN / "rasa")]
 
 
@@ -77,7 +79,7 @@ def latest_model() -> Path:
     """The newest trained model in models/; trains one when there is none."""
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     if not models:
-        subprocess.run([*rasa_entry(), "train", "--out", "models"], cwd=ROOT, check=True)
+        subprocess.run([*stock_rasa(), "train", "--out", "models"], cwd=ROOT, check=True)
         models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1]
 
@@ -214,7 +216,7 @@ def commands(
     api = ["--enable-api", f"--auth-token={api_token}"] if api_token else []
     server = [
         *(["env", *settings] if settings else []),
-        *rasa_entry(),
+        *(rasa_entry() if tuned else stock_rasa()),
         "run",
         "--model",
         model,

@@ -78,7 +78,19 @@ def test_rasa_starts_without_onednn_unless_told_otherwise(
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     assert commands(5006, 5056, endpoints, "*")[1][1] == "TF_ENABLE_ONEDNN_OPTS=1"
     stock = commands(5006, 5056, endpoints, "*", tuned=False)[1]
-    assert stock[: len(entry)] == entry and "env" not in stock
+    assert stock[:2] == [*launch.stock_rasa(), "run"] and "env" not in stock
+
+
+def test_the_server_starts_through_the_patch_entry_point_and_the_baseline_does_not(
+    tmp_path: Path,
+) -> None:
+    """Every start of the shipped bot applies the guarded patches; stock Rasa gets none."""
+    endpoints = endpoints_file(5056, tmp_path)
+    server = commands(5006, 5056, endpoints, "*")[1]
+    assert launch.rasa_entry()[1:] == ["-m", "rasa_patches"]
+    assert "rasa_patches" in server and "rasa_patches" not in commands(
+        5006, 5056, endpoints, "*", tuned=False
+    )[1]
 
 
 def test_development_makes_up_shared_secrets_per_run_production_never() -> None:

@@ -95,9 +95,9 @@ def test_each_rasa_secret_for_each_reason(name: str, value: str, reason: str) ->
 
 def test_every_development_default_is_refused() -> None:
     """The public fallbacks of core.settings, core.identity.assertion and the channels."""
-    from core import settings
     from channels.ivr import DEV_TOKEN
     from channels.sms.auth import DEV_SECRET
+    from core import settings
     from core.identity.assertion import DEV_KEY
 
     # The checker's copies of the channels' constants (it may not import Rasa) are theirs.
