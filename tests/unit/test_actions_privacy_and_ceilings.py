@@ -11,8 +11,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
+from actions.identity import ActionAskPhoneNumber
 from actions.subscriptions import ActionCheckSubscriptions
-from actions.verification import ActionAskPhoneNumber
 from core.identity import assertion
 from core.sms.outbox import read_outbox
 from tests.conftest import make_tracker

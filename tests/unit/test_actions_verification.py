@@ -1,5 +1,5 @@
 """Who the user is: phone, SMS code, resend limits, lockout, expiry (actions/verification.py,
-actions/holder.py, actions/codes.py)."""
+actions/identity.py, actions/holder.py, actions/codes.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import ValidateIdentityForm
 from actions.holder import channel_identity, clean_phone, touch_verification, verified_phone
-from actions.verification import (
-    CODE_PLACEHOLDER,
-    ActionAskPhoneNumber,
-    ActionResendCode,
-    ActionRestart,
-)
+from actions.identity import ActionAskPhoneNumber, ActionResendCode, ActionRestart
+from actions.verification import CODE_PLACEHOLDER
 from core.identity import assertion
 from core.sms import SmsError
 from core.sms.outbox import read_outbox

@@ -1,4 +1,5 @@
-"""Codes per conversation without dead ends (actions/verification.py, actions/code_prompt.py).
+"""Codes per conversation without dead ends (actions/verification.py, actions/identity.py,
+actions/codes.py, actions/code_prompt.py).
 
 A number given in a conversation is kept whatever becomes of its code (too soon, a ceiling,
 a lockout, a lost SMS); the next prompt is about the code, says exactly when 重新发送 works,
@@ -18,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.code_prompt import ActionAskVerificationCode
 from actions.forms import ValidateCancelForm, ValidateIdentityForm
 from actions.holder import pending_phone
-from actions.verification import ActionResendCode
+from actions.identity import ActionResendCode
 from core.sms import SmsError
 from core.sms.outbox import latest_code, read_outbox
 from tests.conftest import make_tracker

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.cancellation
 import actions.handoff
+import actions.identity
 import actions.information
 import actions.refunds
 import actions.subscriptions
@@ -22,6 +23,7 @@ from tests.unit.action_helpers import responses, verified_slots
 MODULES = (
     actions.cancellation,
     actions.handoff,
+    actions.identity,
     actions.information,
     actions.refunds,
     actions.subscriptions,

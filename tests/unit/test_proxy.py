@@ -8,6 +8,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.identity import ActionAskPhoneNumber
 from actions.information import ActionCancelMethods, ActionExplainConsequences
 from actions.proxy import (
     ANSWER_RESPONSE,
@@ -19,7 +20,6 @@ from actions.proxy import (
     explain_before_prompt,
     proxy_answer,
 )
-from actions.verification import ActionAskPhoneNumber
 from core.identity import assertion
 from core.sms.outbox import read_outbox
 from tests.conftest import entity, make_tracker
