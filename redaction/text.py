@@ -22,7 +22,7 @@ from bisect import bisect_left
 from typing import Any, Callable, List, Tuple
 
 from core.digits import SPOKEN_DIGITS, digit_of
-from core.phone import MOBILE_PATTERN, mask_phone
+from core.phone import COUNTRY_CODE_PATTERN, MOBILE_PATTERN, mask_phone
 from nlu.normalize import normalize_with_map
 
 REDACTED = "[已隐去]"
@@ -35,7 +35,10 @@ _ASSERTION = re.compile(
 
 # Pass 1: shapes in the NLU's normalised text (nlu/catalog_entities.py reads phone_number
 # as `(+)(86)1[3-9]` + 9 digits and verification_code as 6 digits, each a whole token).
-_NLU_PHONE = re.compile(r"(?<!\d)(?:\+?(?:00)?86[ \-\u2013\u2014]?)?(1[3-9]\d{9})(?!\d)")
+# The country code is core.phone's; the digits stay \d here: pass 2 reads any script's digits.
+_NLU_PHONE = re.compile(
+    rf"(?<!\d)(?:{COUNTRY_CODE_PATTERN}[ \-\u2013\u2014]?)?(1[3-9]\d{{9}})(?!\d)"
+)
 _NLU_CODE = re.compile(r"(?<!\d)(?<!\d\.)\d{6}(?!\d)(?!\.\d)")
 
 # Pass 2: a view of the text of the same length, each digit of any script (and each spoken
