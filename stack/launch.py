@@ -200,6 +200,7 @@ def commands(
     host: str = DEFAULT_HOST,
     api_token: Optional[str] = None,
     action_host: Optional[str] = None,
+    action_module: str = "actions.server",
 ) -> List[List[str]]:
     """The two server command lines: the action server, then the Rasa server.
 
@@ -208,7 +209,7 @@ def commands(
     `tuned` starts Rasa with SERVER_ENV (through `env`, which execs it: same process id);
     the benchmark's stock baseline runs without it.
     """
-    action = [sys.executable, "-m", "actions.server", "--actions", "actions"]
+    action = [sys.executable, "-m", action_module, "--actions", "actions"]
     action += ["-p", str(action_port), *(["--host", action_host] if action_host else [])]
     settings = [f"{k}={os.environ.get(k, v)}" for k, v in SERVER_ENV.items()] if tuned else []
     # One argument with "=": a token starting with "-" (token_urlsafe makes one in 64) would
@@ -245,6 +246,7 @@ def build(
     action_port: Optional[int] = None,
     host: str = DEFAULT_HOST,
     action_host: Optional[str] = None,
+    action_module: str = "actions.server",
     cors: str = "*",
     api_token: Optional[str] = None,
     endpoints: Optional[Path] = None,
@@ -267,6 +269,7 @@ def build(
     `extra_endpoints` more YAML for the written one; `stock` Rasa's own endpoints, untuned
     (the bench's baseline).
     `workers` > 1 runs that many Sanic workers on shared Redis trackers and locks.
+    `action_module` is the action server's module (a test's variant of actions.server).
     `debug` starts both at debug level, the action server in `work` so that anything it
     writes lands there. `action_env` applies to the action server only; `rasa_args` are more
     arguments of each Rasa server. Ports not given are free ones.
@@ -290,7 +293,9 @@ def build(
     def log(name: str) -> Optional[Path]:
         return work / f"{name}.log" if logs else None
 
-    action_cmd, _ = commands(0, action_port, endpoints, cors, model, action_host=action_host)
+    action_cmd, _ = commands(
+        0, action_port, endpoints, cors, model, action_host=action_host, action_module=action_module
+    )
     action_cwd = work if debug else ROOT
     action = Server(
         "actions",

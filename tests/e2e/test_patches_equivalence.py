@@ -10,13 +10,8 @@ code is part of the text the NLU classifies, so random codes would change the pa
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, contextmanager
@@ -27,8 +22,9 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from core.identity.conversation import namespaced
-from core.partners import set_partner_mode
 from core.sms.outbox import latest_code
+from stack.bot import Bot
+from stack.launch import build, work_env
 
 pytestmark = pytest.mark.e2e
 
@@ -84,27 +80,6 @@ class Server:
             return json.loads(response.read().decode("utf-8"))["events"]
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, proc: subprocess.Popen, log: Path) -> None:
-    """Waits until `url` answers, failing with the server's log if it dies or hangs."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {START_TIMEOUT}s:\n{log.read_text()[-4000:]}")
-
-
 # This run's secrets, the same for both pairs of servers: the channel assertion key also
 # keys the hash of the client's address kept in each user event's metadata (client_source).
 SECRETS = {
@@ -113,80 +88,27 @@ SECRETS = {
 }
 
 
-def environment(work: Path, patches: str) -> Dict[str, str]:
-    """Both servers' environment: a store, outbox and partner control in `work`, this run's
-    secrets, TensorFlow as `make run` sets it, and RASA_PATCHES=`patches`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RASA_PATCHES")}
-    env.update(
-        SECRETS,
-        STORE_URL=f"sqlite:///{work / 'store.db'}",
-        SMS_OUTBOX=str(work / "sms_outbox.jsonl"),
-        PARTNER_SIM_CONTROL=str(work / "partner_sim.json"),
-        PARTNER_TIMEOUT_SECONDS="1",
-        RASA_TELEMETRY_ENABLED="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        TF_ENABLE_ONEDNN_OPTS="0",
-        RASA_PATCHES=patches,
-    )
-    return env
-
-
-def endpoints(work: Path, action_port: int) -> Path:
-    """The shipped endpoints: the action server with its token, the answer generator, the
-    redacting tracker store."""
-    path = work / "endpoints.yml"
-    path.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
-        "  enable_selective_domain: true\n"
-        "nlg:\n  type: rasa_plugins.answer_nlg.AnswerGenerator\n"
-        "tracker_store:\n  type: redaction.tracker_store.RedactingTrackerStore\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 @contextmanager
 def served(work: Path, model: Path, patches: str) -> Iterator[Server]:
-    """An action server (deterministic codes) and `python -m rasa_patches run` on a fresh
-    demo store in `work`, with RASA_PATCHES=`patches`; both stopped on exit."""
+    """The shipped stack (stack.launch) with an action server that issues codes in a fixed
+    order, on a fresh demo store in `work`, with RASA_PATCHES=`patches`; stopped on exit."""
     work.mkdir()
-    env = environment(work, patches)
-    subprocess.run(
-        [sys.executable, "-m", "core.store.seed"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    set_partner_mode(Path(env["PARTNER_SIM_CONTROL"]), "ok")
-    rasa_port, action_port = free_port(), free_port()
-    token = env["RASA_API_TOKEN"]
-    commands = {
-        "actions": [sys.executable, "-m", "tests.e2e.fixed_codes", "--actions", "actions"]
-        + ["-p", str(action_port)],
-        "rasa": [sys.executable, "-m", "rasa_patches", "run", "--model", str(model)]
-        + ["--credentials", str(ROOT / "credentials.yml")]
-        + ["--endpoints", str(endpoints(work, action_port))]
-        + ["-i", "127.0.0.1", "-p", str(rasa_port), "--enable-api", f"--auth-token={token}"],
-    }
-    procs = {}
+    env = work_env(work, **SECRETS, RASA_PATCHES=patches, TF_ENABLE_ONEDNN_OPTS="0")
+    env.pop("RASA_PATCHES_DISABLE", None)
+    stack = build(
+        work,
+        env,
+        model=str(model),
+        api_token=env["RASA_API_TOKEN"],
+        action_module="tests.e2e.fixed_codes",
+    )
     try:
-        for name, command in commands.items():
-            with (work / f"{name}.log").open("w") as log:
-                procs[name] = subprocess.Popen(
-                    command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-                )
-        wait_for(f"http://127.0.0.1:{action_port}/health", procs["actions"], work / "actions.log")
-        wait_for(f"http://127.0.0.1:{rasa_port}/", procs["rasa"], work / "rasa.log")
-        yield Server(
-            f"http://127.0.0.1:{rasa_port}", token, work / "sms_outbox.jsonl", work / "rasa.log"
-        )
+        stack.spawn()
+        Bot.of(stack.url, env).reseed()
+        stack.wait()
+        yield Server(stack.url, env["RASA_API_TOKEN"], work / "sms_outbox.jsonl", work / "rasa.log")
     finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stack.stop()
 
 
 def comparable(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
