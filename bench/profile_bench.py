@@ -1,4 +1,4 @@
-"""Where a turn's CPU goes: one Rasa server profiled in-process, with and without rasa_fixes.
+"""Where a turn's CPU goes: one Rasa server profiled in-process, with and without rasa_patches.
 
 Each variant runs in its own process (the fixes patch Rasa process-wide): an action server is
 started, the agent is loaded in-process with the shipped endpoints, scripted conversations are
@@ -182,13 +182,13 @@ def run(results_dir: Path, quick: bool) -> Path:
             {
                 "caption": f"CPU per turn, ms: {conversations} scripted conversations of "
                 f"{len(TURNS)} turns, shipped model and endpoints, after warm-up",
-                "columns": ["", "Rasa 3.6 as is", "with rasa_fixes (shipped)"],
+                "columns": ["", "Rasa 3.6 as is", "with rasa_patches (shipped)"],
                 "rows": plain,
             },
             {
                 "caption": "Profiled CPU per turn by part, ms (cProfile, process time; the "
                 "profiler itself makes every figure larger, compare rows, not totals)",
-                "columns": ["part", "Rasa 3.6 as is", "with rasa_fixes (shipped)"],
+                "columns": ["part", "Rasa 3.6 as is", "with rasa_patches (shipped)"],
                 "rows": rows,
             },
         ],
@@ -196,10 +196,10 @@ def run(results_dir: Path, quick: bool) -> Path:
         "notes": [
             "Rasa 3.6 checked each action server answer by re-validating the JSON schema "
             "itself first (jsonschema 4.17, draft 2020-12 meta-schema) and looked up every "
-            "event's class by walking all Event subclasses; `rasa_fixes` builds the validator "
+            "event's class by walking all Event subclasses; `rasa_patches` builds the validator "
             "once and remembers the classes (same results, tested in tests/unit/"
-            "test_rasa_fixes.py).",
-            "Also in `rasa_fixes` (each module says what it fixes, each has an equivalence "
+            "test_rasa_patches*.py).",
+            "Also in `rasa_patches` (each module says what it fixes, each has an equivalence "
             "test): the prediction graph run in an order worked out once instead of through "
             "dask on every call (graph_runner), rule look-up indexed by the latest action "
             "(rule_lookup), kept-alive action-server connections and orjson request bodies "
@@ -210,7 +210,7 @@ def run(results_dir: Path, quick: bool) -> Path:
             "dispatch (tf_predict). Outside it: events read back from the store are not "
             "redacted again (redaction/tracker_store.py), and the action server's store reads "
             "are built-once Core statements (core/store).",
-            "The parse cache (rasa_fixes/parse_cache.py) is off in both variants: every turn "
+            "The parse cache (rasa_patches/parse_cache.py) is off in both variants: every turn "
             "runs the NLU model, so the NLU row is what a new text costs. The shipped variant "
             "runs TensorFlow without oneDNN's kernels, as `make run` starts Rasa "
             "(stack/launch.py: SERVER_ENV; 4.1 → 3.6 ms CPU per parse, the same parses on the "

@@ -201,7 +201,7 @@ def describe(bots: Dict[str, dict], quick: bool, load_before: Tuple[float, ...])
         "turns/s: turns completed in the window; CPU ms/turn: both servers' CPU time over the "
         "level divided by its turns. When a whole conversation takes longer than the window "
         "(at 32 and 64 concurrent), the turns measured lean to a conversation's first steps.",
-        "Parse cache (rasa_fixes/parse_cache.py, on in the shipped bot): a conversation turn "
+        "Parse cache (rasa_patches/parse_cache.py, on in the shipped bot): a conversation turn "
         "whose exact text was parsed before and holds nothing personal (no phone, code or "
         "digit run) is answered from the cache. 'parse cache hits ≤' is the share of a level's "
         "turns whose text this server had been sent before: the cache's hit rate at most. The "
@@ -210,8 +210,8 @@ def describe(bots: Dict[str, dict], quick: bool, load_before: Tuple[float, ...])
         "the last column of the targets says which targets hold without the cache. The NLU "
         "floor (/model/parse) is never cached.",
         f"'{MULTI}': one `rasa run` with SANIC_WORKERS={MULTI_WORKERS}, trackers and locks in "
-        "Redis (rasa_fixes.redis_tracker_store.RedisTrackerStore inside the redacting wrapper, "
-        "rasa_fixes.redis_lock_store.AtomicRedisLockStore); its CPU ms/turn includes the Redis "
+        "Redis (rasa_plugins.redis_tracker_store.RedisTrackerStore inside the redacting wrapper, "
+        "rasa_plugins.redis_lock_store.AtomicRedisLockStore); its CPU ms/turn includes the Redis "
         "server's CPU time, its peak RSS is the largest worker's.",
         "Memory: a one-worker bot keeps every conversation of the run in Rasa's in-memory "
         "tracker store (the development default; thousands of bench conversations by the end), "
