@@ -166,7 +166,7 @@ class IvrInput(InputChannel):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             agent = getattr(request.app.ctx, "agent", None)
-            if agent is None or agent.processor is None:  # no model loaded (yet)
+            if agent is None or not agent.is_ready():  # no model loaded (yet)
                 status, body = error("unavailable", 503)
             else:
                 status, body = await self.process(

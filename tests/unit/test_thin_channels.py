@@ -82,19 +82,8 @@ def _problems(path: Path) -> Iterator[str]:
                 yield f"{line}: names the response {response!r}"
 
 
-# Modules another change of issue 14 is still making thin (not strict: passes once it is).
-PENDING = {
-    CHANNELS / "ivr" / "__init__.py": "IVR still asks agent.processor whether a model is loaded"
-}
-
-
 def _cases() -> List[object]:
-    cases = []
-    for path in MODULES:
-        reason = PENDING.get(path)
-        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-        cases.append(pytest.param(path, id=str(path.relative_to(ROOT)), marks=marks))
-    return cases
+    return [pytest.param(path, id=str(path.relative_to(ROOT))) for path in MODULES]
 
 
 @pytest.mark.parametrize("path", _cases())
