@@ -135,13 +135,19 @@ def _nlu_matches(text: str, with_codes: bool) -> List[Replacement]:
     return found
 
 
+# Spoken digits as letters: a number written in digits stays a number when a spoken digit
+# stands beside it ("13800138000一"), which the digit view would read as one 12-digit run.
+_SPOKEN_AS_LETTERS = {ord(c): "x" for c in SPOKEN_DIGITS}
+
+
 def _view_matches(text: str, with_codes: bool) -> List[Replacement]:
     """Pass 2: phones (and codes, long spoken or non-ASCII runs) in the digit view."""
     view = _view(text)
     found: List[Replacement] = []
-    for match in _VIEW_PHONE.finditer(view):
-        digits = _NON_DIGIT.sub("", match.group(1))
-        found.append((match.start(), match.end(), mask_phone(digits)))
+    for candidate in (view, _view(text.translate(_SPOKEN_AS_LETTERS))):
+        for match in _VIEW_PHONE.finditer(candidate):
+            digits = _NON_DIGIT.sub("", match.group(1))
+            found.append((match.start(), match.end(), mask_phone(digits)))
     if not with_codes:
         return found
     for match in _VIEW_CODE.finditer(view):

@@ -20,7 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from core.identity.assertion import DEV_KEY, METADATA_KEY, sign
 from redaction import logs
 from redaction.events import redact_event
-from redaction.text import REDACTED, redact_text, redact_value
+from redaction.text import REDACTED, mask_phones_in_text, redact_text, redact_value
 from redaction.tracker_store import RedactingTrackerStore
 
 PHONE = "13800138000"
@@ -296,3 +296,12 @@ def test_log_records_mask_phones_with_any_dash(caplog, text: str) -> None:
         logging.getLogger("rasa.core.processor").debug("Received user message '%s'", text)
     assert "138****8000" in caplog.text
     assert "0013" not in caplog.text and "００１３" not in caplog.text
+
+
+def test_a_written_number_beside_a_spoken_digit_is_still_masked() -> None:
+    """Found by the audit log's property test: "13000000000一" read as one 12-digit run."""
+    assert mask_phones_in_text("13000000000一") == "130****0000一"
+    assert mask_phones_in_text("130 0000 0000一") == "130****0000一"
+    redacted = redact_text("我的号码13800138000一直扣费")
+    assert "13800138000" not in redacted and "0013" not in redacted
+    assert redacted.startswith("我的号码") and redacted.endswith("直扣费")
