@@ -10,10 +10,10 @@ channel. The input channel is only a hint for strictness here, never for authori
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from turns.code_words import code_word
 from turns.questions import question
 from turns.record import template_of
 
@@ -32,7 +32,6 @@ CANCEL_INTENT = "cancel_subscription"
 
 _CONFIRM_NUMBER = re.compile(r"(?:确认|确定)(?:取消|退订)?(?P<number>[0-9]{1,2})")
 _BARE_NUMBER = re.compile(r"[0-9]{1,2}")
-_TRAILING = "。.!！~～?？,，、"
 _NUMBERED_TITLE = re.compile(r"^\s*\d+\s*[.、．]\s*")
 
 Event = Dict[str, Any]
@@ -45,11 +44,6 @@ class Reading:
 
     confirmed: Optional[bool] = None
     picked: Optional[Tuple[int, str]] = None
-
-
-def code_word(text: str) -> str:
-    """The text as a code word: NFKC (full-width → ASCII), no spaces, upper case, no stop."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper().rstrip(_TRAILING)
 
 
 def _turns(events: Iterable[Event]) -> List[Tuple[Optional[str], List[Event]]]:

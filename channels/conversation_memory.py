@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from channels.lru import Lru
 from turns.answer import Answer
 
 DEFAULT_TTL = 3600
@@ -87,7 +87,7 @@ class LocalMemory(ConversationMemory):
         self.size = max(1, int(size))
         self._clock = clock
         # Snapshots (not objects): what is recalled never changes what is kept.
-        self._items: OrderedDict[str, Tuple[float, str]] = OrderedDict()
+        self._items: Lru[Tuple[float, str]] = Lru(self.size)
 
     def recall(self, conversation_id: str) -> Remembered:
         """The remembered snapshot, or an empty memory."""
@@ -96,21 +96,17 @@ class LocalMemory(ConversationMemory):
             return Remembered()
         expires, raw = item
         if self._clock() >= expires:
-            del self._items[conversation_id]
+            self._items.pop(conversation_id)
             return Remembered()
-        self._items.move_to_end(conversation_id)
         return Remembered.from_json(raw)
 
     def remember(self, conversation_id: str, remembered: Remembered) -> None:
         """Keeps a snapshot, evicting the least recently used conversations when full."""
-        self._items[conversation_id] = (self._clock() + self.ttl, remembered.to_json())
-        self._items.move_to_end(conversation_id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self._items.put(conversation_id, (self._clock() + self.ttl, remembered.to_json()))
 
     def forget(self, conversation_id: str) -> None:
         """Drops the conversation, if kept."""
-        self._items.pop(conversation_id, None)
+        self._items.pop(conversation_id)
 
     def __len__(self) -> int:
         """Conversations kept (expired ones included until touched)."""

@@ -9,7 +9,6 @@ included, goes to the assistant as typed: the dialogue decides what it means.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -17,6 +16,7 @@ from channels import templates
 from channels.options import KeyedOption, option_for
 from channels.sms.parse import normalize_mobile
 from redaction.text import mask_phone
+from turns.code_words import code_word as command_word
 
 # Payloads Rasa parses as intents without NLU (the leading slash).
 CANCEL_PAYLOAD = "/cancel_subscription"
@@ -24,7 +24,6 @@ QUERY_KEYWORD = "0000"
 
 _CANCEL = re.compile(r"(?:取消|退订|QXTD|QX|TD)\+?(?P<number>[0-9+\-]*)")
 _MENU_NUMBER = re.compile(r"[0-9]{1,2}")
-_TRAILING = "。.!！~～?？,，、"
 # Rasa reads a leading "/" as an intent with entities: only the channel may send those.
 _INTENT_PREFIX = re.compile(r"^[\s/]+")
 
@@ -35,12 +34,6 @@ class Inbound:
 
     text: Optional[str] = None
     reply: Optional[str] = None
-
-
-def command_word(text: str) -> str:
-    """The text as a command: NFKC (full-width → ASCII), no spaces, upper case, no final stop."""
-    word = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
-    return word.rstrip(_TRAILING)
 
 
 def _cancel_command(word: str, phone: str) -> Optional[Inbound]:

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from channels import templates
 from channels.conversation_memory import LocalMemory, MemoryUnavailable, RedisMemory, Remembered
 from channels.guard import RateLimiter
+from channels.lru import Lru
 from channels.sms import SmsInput, sender_id
 from channels.sms.auth import DEV_SECRET, GatewayAuth, sign
-from channels.sms.memory import Lru, RetryCache
+from channels.sms.memory import RetryCache
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, InvalidAssertion, verify
 from tests.unit.sms_replies import ANOTHER, CONFIRM, LIST, described
 
