@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Optional, Sequence
 
 from channels.voice_request import Hypothesis
+from core.digits import SPOKEN_DIGITS
 from turns.answer import CODE, PHONE, Answer
 
 FALLBACK_INTENT = "nlu_fallback"
-_DIGIT = "0-9零〇一二两三四五六七八九幺"
+_DIGIT = "0-9" + "".join(SPOKEN_DIGITS)
 _PAUSE = "，,。、；;！!？?…\\s"
 # Hesitations and bare interjections said between pauses. Alone they carry no answer: the
 # model reads "嗯" or "啊？" (huh?) as yes, which must never confirm a cancellation, so an
@@ -30,7 +31,7 @@ _SPOKEN_REFERENCE = re.compile(
     rf"(?<![A-Za-z])([TtRr])[{_PAUSE}]*([DdFfGg])((?:[{_PAUSE}]*{_REF_CHAR}){{14}})"
     rf"(?![{_PAUSE}]*{_REF_CHAR})"
 )
-_SPOKEN_DIGITS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
+_SPOKEN_DIGITS = str.maketrans(SPOKEN_DIGITS)
 
 # What the last answer asks for → the entities or intents (the NLU's names) that answer it.
 # The NLU's own vocabulary, read from parse results; issue 15 moves this choice into the server.

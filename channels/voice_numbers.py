@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-_DIGITS = "零一二三四五六七八九"
+from core.digits import DIGIT_WORDS, ONE_ALOUD
+
+_DIGITS = DIGIT_WORDS
 _PLACES = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
 
 
-def spell_digits(digits: str, one: str = "幺") -> str:
+def spell_digits(digits: str, one: str = ONE_ALOUD) -> str:
     """Each digit as a word; `one` is 幺 when reading numbers aloud, 一 in years."""
     return "".join(one if d == "1" else _DIGITS[int(d)] for d in digits if d.isdigit())
 

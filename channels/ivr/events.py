@@ -9,15 +9,13 @@ from typing import Any, Dict, Optional
 
 from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
 from core.identity.conversation import namespaced
+from core.phone import parse_mobile
 
 EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
 MAX_ANI_CHARS = 64
 MAX_DIGITS = 32
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 _DIGITS = re.compile(r"^[0-9*#]*$")
-# A mainland mobile number, optionally behind +86 / 0086 / 86 and the separators switches use.
-_ANI_SEPARATORS = re.compile(r"[\s\-().]")
-_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 
 
 @dataclass(frozen=True)
@@ -39,10 +37,7 @@ class IvrEvent:
 
 def caller_mobile(ani: Optional[str]) -> Optional[str]:
     """The caller's 11-digit mainland mobile number, or None for landlines and hidden numbers."""
-    if not ani:
-        return None
-    match = _MOBILE.match(_ANI_SEPARATORS.sub("", ani))
-    return match.group(1) if match else None
+    return parse_mobile(ani) if ani else None
 
 
 def _call_id(data: Dict[str, Any]) -> str:

@@ -10,10 +10,10 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs
 
 from channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, RequestRejected, clean_text
+from core.phone import parse_mobile as normalize_mobile  # the one parser (+86, full-width…)
 
 MAX_MESSAGE_ID_CHARS = 128
 MAX_FORM_FIELDS = 20
-_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _SERVICE_NUMBER = re.compile(r"\+?[0-9]{3,20}")
 _SEPARATORS = re.compile(r"[\s\-()]")
 # Gateways name the same fields differently; these are the spellings accepted, first wins.
@@ -34,16 +34,6 @@ class InboundSms:
     text: str
     message_id: Optional[str]
     too_long: bool
-
-
-def normalize_mobile(value: str) -> Optional[str]:
-    """The 11-digit mainland mobile number in `value` (+86, spaces, full-width allowed), or None."""
-    digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
-            digits = digits[len(prefix) :]
-            break
-    return digits if _MOBILE.fullmatch(digits) else None
 
 
 def _decode(body: bytes) -> str:
