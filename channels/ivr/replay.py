@@ -14,10 +14,11 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from channels.ivr.collect import FLOW_STEPS
 from channels.ivr.events import caller_mobile
+from core.phone import MOBILE_PATTERN, mask_phone
 
 # Dev/QA only: "{code}" stands for the latest code the dev SMS outbox holds for the call's phone.
 _CODE_PLACEHOLDER = re.compile(r"\{code(?::(\d{11}))?\}")
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_PHONE = re.compile(rf"(?<!\d){MOBILE_PATTERN}(?!\d)")
 _DIGITS_ONLY = re.compile(r"\D")
 
 Post = Callable[[Dict[str, Any]], Tuple[int, Dict[str, Any]]]
@@ -98,7 +99,7 @@ def http_poster(url: str, token: str, timeout: float = 60.0) -> Post:
 
 def _mask(text: str) -> str:
     """Phone numbers in a caller's input, masked for the report."""
-    return _PHONE.sub(lambda m: f"{m.group()[:3]}****{m.group()[-4:]}", text)
+    return _PHONE.sub(lambda m: mask_phone(m.group()), text)
 
 
 class _Call:
