@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
+from urllib.parse import urlsplit
 
 from sqlalchemy import column, create_engine, delete, func, inspect, select, table
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from core.store.errors import TrackerStoreError
@@ -163,7 +164,6 @@ def tracker_url_from_endpoints(
     Rasa's SQL one can be pruned here.
     """
     import yaml
-    from rasa.core.tracker_store import SQLTrackerStore
 
     try:
         content = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -185,7 +185,7 @@ def tracker_url_from_endpoints(
     if kind not in SQL_TRACKER_TYPES:
         raise TrackerStoreError(f"{path}: tracker store type {kind!r} is not Rasa's SQL store")
     port = settings.get("port")
-    url = SQLTrackerStore.get_db_url(
+    return _db_url(
         dialect=settings.get("dialect") or "sqlite",
         host=settings.get("url") or None,
         port=int(port) if port not in (None, "") else None,
@@ -194,7 +194,29 @@ def tracker_url_from_endpoints(
         password=settings.get("password") or None,
         query={k: v for k, v in (settings.get("query") or {}).items() if v not in (None, "")},
     )
-    return url if isinstance(url, str) else url.render_as_string(hide_password=False)
+
+
+def _db_url(
+    dialect: str,
+    host: Optional[str],
+    port: Optional[int],
+    db: str,
+    username: Optional[str],
+    password: Optional[str],
+    query: Mapping[str, Any],
+) -> str:
+    """The URL Rasa's SQLTrackerStore connects to for these settings (its get_db_url, read
+    in Rasa 3.6.21: a host holding "://" is the whole URL; a host may carry its port)."""
+    if host and "://" in host:
+        return host
+    if host:
+        parsed = urlsplit(f"scheme://{host}")
+        port = parsed.port or port
+        host = parsed.hostname or host
+    url = URL.create(
+        dialect, username, password, host, port, database=db, query=dict(query)
+    )
+    return url.render_as_string(hide_password=False)
 
 
 _ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
