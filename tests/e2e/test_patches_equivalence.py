@@ -15,7 +15,6 @@ import secrets
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -51,33 +50,12 @@ TIME_SLOTS = ("verified_at",)
 REFERENCE = re.compile(r"(?<![0-9A-Z])[A-Z]{2}\d{8}[0-9A-HJKMNP-TV-Z]{6}(?![0-9A-Z])")
 
 
-@dataclass
-class Server:
-    """One Rasa server (with its action server) as the test talks to it."""
-
-    url: str
-    token: str
-    outbox: Path
-    log: Path
-
-    def say(self, sender: str, text: str) -> None:
-        """One user message over the REST channel."""
-        body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
-        request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            assert response.status == 200
-
-    def events(self, sender: str) -> List[Dict[str, Any]]:
-        """The REST sender's tracker events (under its namespaced id), from Rasa's HTTP API."""
-        query = urllib.parse.urlencode({"token": self.token})
-        conversation = urllib.parse.quote(namespaced("rest", sender), safe=":")
-        url = f"{self.url}/conversations/{conversation}/tracker?{query}"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return json.loads(response.read().decode("utf-8"))["events"]
+def events(bot: Bot, sender: str) -> List[Dict[str, Any]]:
+    """The REST sender's tracker events (under its namespaced id), from Rasa's HTTP API."""
+    conversation = urllib.parse.quote(namespaced("rest", sender), safe=":")
+    url = bot.api_url(f"/conversations/{conversation}/tracker")
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read().decode("utf-8"))["events"]
 
 
 # This run's secrets, the same for both pairs of servers: the channel assertion key also
@@ -89,7 +67,7 @@ SECRETS = {
 
 
 @contextmanager
-def served(work: Path, model: Path, patches: str) -> Iterator[Server]:
+def served(work: Path, model: Path, patches: str) -> Iterator[Bot]:
     """The shipped stack (stack.launch) with an action server that issues codes in a fixed
     order, on a fresh demo store in `work`, with RASA_PATCHES=`patches`; stopped on exit."""
     work.mkdir()
@@ -104,9 +82,10 @@ def served(work: Path, model: Path, patches: str) -> Iterator[Server]:
     )
     try:
         stack.spawn()
-        Bot.of(stack.url, env).reseed()
+        bot = Bot.of(stack.url, env)
+        bot.reseed()
         stack.wait()
-        yield Server(stack.url, env["RASA_API_TOKEN"], work / "sms_outbox.jsonl", work / "rasa.log")
+        yield bot
     finally:
         stack.stop()
 
@@ -138,14 +117,14 @@ def comparable(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return strip(json.loads(text))
 
 
-def talk(server: Server) -> Dict[str, List[Dict[str, Any]]]:
+def talk(bot: Bot) -> Dict[str, List[Dict[str, Any]]]:
     """Runs every conversation on `server`; each one's comparable events."""
     found = {}
     for sender, turns in CONVERSATIONS.items():
         for turn in turns:
-            code = latest_code(server.outbox, ZHANG) or ""
-            server.say(sender, turn.format(code=code))
-        found[sender] = comparable(server.events(sender))
+            code = latest_code(bot.settings.sms_outbox, ZHANG) or ""
+            bot.say(sender, turn.format(code=code))
+        found[sender] = comparable(events(bot, sender))
     return found
 
 
@@ -167,7 +146,8 @@ def test_patched_and_unpatched_rasa_leave_the_same_events(tmp_path: Path) -> Non
         patched = stack.enter_context(served(tmp_path / "patched", models[-1], "all"))
         plain = stack.enter_context(served(tmp_path / "unpatched", models[-1], "none"))
         with_patches, without = talk(patched), talk(plain)
-        patched_log, plain_log = patched.log.read_text(), plain.log.read_text()
+        patched_log = (tmp_path / "patched" / "rasa.log").read_text()
+        plain_log = (tmp_path / "unpatched" / "rasa.log").read_text()
 
     assert "Rasa speed patches: applied: action_result, event_types, debug_copies" in patched_log
     assert "Rasa features: applied: parse_cache (PARSE_CACHE_SIZE=" in patched_log
