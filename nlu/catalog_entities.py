@@ -17,6 +17,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from catalog import Catalog, load_catalog
+from core.phone import COUNTRY_CODE_PATTERN, MOBILE_PATTERN
 from nlu import jieba_words
 from nlu.catalog_tokenizer import catalog_fingerprint
 
@@ -29,7 +30,7 @@ REFERENCE = "reference_number"
 SPACY_DIR = "spacy_pipeline"
 
 # Token shapes after normalisation (spoken digits are already ASCII, groups joined).
-_PHONE = r"^(?:\+?86)?1[3-9]\d{9}$"
+_PHONE = rf"^(?:{COUNTRY_CODE_PATTERN})?{MOBILE_PATTERN}$"  # the core parser's own shapes
 _CODE = r"^\d{6}$"
 _REF_WHOLE = r"^[Tt][Dd]\d{8}[0-9A-Za-z]{6}$"
 _REF_HEAD = r"^[Tt][Dd]\d{8}$"

@@ -20,6 +20,7 @@ import re
 from importlib import resources
 
 from core.digits import SPOKEN_DIGITS
+from core.phone import COUNTRY_CODE_PATTERN
 
 # Chinese digit characters as spoken or as ASR writes them (幺 is "one" when reading numbers):
 # the project's one table (兩 never reaches it: step 2 has made it 两).
@@ -36,6 +37,10 @@ _RUN = re.compile(
 )
 _SPLIT = re.compile(f"([{_SEP_CLASS}])")
 _MAX_JOINED = 11  # a mainland mobile number; longer joins would glue separate numbers together
+# A country code leading the first group ("+86 138 0013 8000", "0086-138…", "+86138 0013 8000")
+# does not count towards the 11 digits when a mobile number's head (1 then 3-9) follows it.
+_COUNTRY_CODE = re.compile(COUNTRY_CODE_PATTERN.replace(r"\+?", ""))
+_MOBILE_HEAD = re.compile(r"1[3-9]")
 # Reduplicated idioms made only of digit characters ("in twos and threes", "mostly").
 _IDIOMS = frozenset({"三三两两", "七七八八"})
 # Full-width forms that are ordinary Chinese punctuation (GB/T 15834), not "wide ASCII".
@@ -100,6 +105,10 @@ def _rewrite_run(run: str) -> list[str]:
     is_range = len(parts) == 3 and parts[1] != " " and max(len(parts[0]), len(parts[2])) <= 3
     out = [_CN_DIGITS.get(ch, ch) for ch in parts[0]]
     joined = len(parts[0])
+    lead = "".join(_CN_DIGITS.get(ch, ch) for ch in "".join(parts[0:3:2]))
+    code = _COUNTRY_CODE.match(lead)
+    if code and code.end() <= len(parts[0]) and _MOBILE_HEAD.match(lead, code.end()):
+        joined -= code.end()
     for sep, group in zip(parts[1::2], parts[2::2], strict=True):
         if not is_range and joined + len(group) <= _MAX_JOINED:
             out.append("")  # greedy from the left: glue this group onto the number so far

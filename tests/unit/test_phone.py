@@ -135,20 +135,19 @@ def nlu_phones():
 
 # What the NLU joins into one number: ASCII or full-width digits, single spaces or dashes.
 nlu_separators = st.sampled_from(["", "", "", " ", "-", "\u2013", "\u2014"])
-nlu_prefixes = st.sampled_from(["", "+86", "86", "\uff0b\uff18\uff16"])
+nlu_prefixes = st.sampled_from(["", "+86", "86", "0086", "\uff0b\uff18\uff16"])
 
 
 @st.composite
 def typed(draw, number: str) -> str:
-    """`number` as the NLU reads it whole: ASCII or full-width digits, grouped 3-4-4 or after a
-    country code written without a space (the normaliser joins groups only up to 11 digits, so
-    "+86 138 0013 8000" is not read as one number: see the report of issue 14)."""
+    """`number` as the NLU reads it whole: ASCII or full-width digits, grouped 3-4-4 or not,
+    after a country code (+86, 86, 0086) or not, with single spaces or dashes between groups."""
     prefix = draw(nlu_prefixes)
-    out = [prefix]
+    out = [prefix, draw(nlu_separators) if prefix else ""]
     for index, digit in enumerate(number):
         wide = draw(st.booleans())
         out.append(chr(0xFF10 + int(digit)) if wide else digit)
-        if index in (2, 6) and not prefix:
+        if index in (2, 6):
             out.append(draw(nlu_separators))
     return "".join(out)
 
