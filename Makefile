@@ -22,6 +22,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || { py=$$(tools/find_python.sh) && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	@# opencc-python-reimplemented (used before) and the official opencc both install the module
+	@# `opencc`: remove both so that the official one is installed whole.
+	@if $(PY) -m pip show -q opencc-python-reimplemented >/dev/null 2>&1; then \
+		$(PY) -m pip uninstall -y -q opencc-python-reimplemented opencc; fi
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 

@@ -4,7 +4,8 @@ Three meaning-preserving steps, applied to user messages and training data alike
 
 1. full-width ASCII forms (U+FF01-U+FF5E, U+3000) become plain ASCII, except the ones
    that are the standard Chinese punctuation marks (，！？：；（）～ stay);
-2. Traditional characters become Simplified, one character for one character;
+2. Traditional characters become Simplified by OpenCC's phrase-level ``t2s`` conversion
+   (乾脆 → 干脆, 瞭解 → 了解, 乾坤 stays), never changing the length;
 3. inside runs that are clearly numbers (phones, codes, references) Chinese digits
    become ASCII digits and single spaces/dashes between digit groups are dropped.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
+from typing import Callable
 
 from core.digits import SPOKEN_DIGITS
 from core.phone import COUNTRY_CODE_PATTERN
@@ -46,45 +47,47 @@ _IDIOMS = frozenset({"三三两两", "七七八八"})
 # Full-width forms that are ordinary Chinese punctuation (GB/T 15834), not "wide ASCII".
 _CHINESE_PUNCTUATION = "，！？：；（）～"
 # Measure words: in "15一个月" the trailing 一 counts months, it is not a digit of 15.
+# Han stretches are converted on their own when a phrase would change the length.
+_HAN_STRETCH = re.compile(r"([^\u3400-\u9fff\uf900-\ufaff]+)")
 _UNITS = frozenset("个次年月天日周块元角毛分秒位张台部份条项种家下点期季本件遍回趟倍半些样笔")
 
 
 @functools.lru_cache(maxsize=1)
-def _ts_table() -> dict[int, str]:
-    """Traditional -> Simplified single-character table from the opencc package data."""
-    root = resources.files("opencc") / "dictionary"
+def _t2s() -> Callable[[str], str]:
+    """OpenCC's phrase-level Traditional -> Simplified converter (its dictionaries load once)."""
+    import opencc  # the official OpenCC binding; its module name clashes with the old reimplementation
 
-    def load(name: str) -> dict[str, list[str]]:
-        pairs = {}
-        for line in (root / name).read_text(encoding="utf-8").splitlines():
-            if "\t" in line:
-                key, values = line.split("\t", 1)
-                pairs[key] = values.split(" ")
-        return pairs
-
-    simplified_keys = load("STCharacters.txt")
-    table = {}
-    for key, candidates in load("TSCharacters.txt").items():
-        # A source that is itself Simplified in common use (后, 乾, 於, 覆...) is ambiguous:
-        # converting it could change the meaning of already-Simplified text, so keep it.
-        if key in simplified_keys or key in candidates:
-            continue
-        if len(key) == 1 and len(candidates[0]) == 1:
-            table[ord(key)] = candidates[0]
-    return table
+    return opencc.OpenCC("t2s").convert
 
 
 @functools.lru_cache(maxsize=1)
-def _char_table() -> dict[int, str]:
-    """One-to-one table for steps 1 and 2 combined."""
+def _width_table() -> dict[int, str]:
+    """One-to-one table for step 1: full-width ASCII forms and the ideographic space."""
     table = {
         code: chr(code - 0xFEE0)
         for code in range(0xFF01, 0xFF5F)
         if chr(code) not in _CHINESE_PUNCTUATION
     }
     table[0x3000] = " "
-    table.update(_ts_table())
     return table
+
+
+def _to_simplified(text: str) -> str:
+    """Step 2, length kept: phrases converted as OpenCC reads them (乾脆 → 干脆, 瞭解 → 了解,
+    while 乾坤 and 瞭望 stay), character by character in a stretch where a phrase would change
+    the length, so that every original character keeps one place in the output."""
+    converted = _t2s()(text)
+    if len(converted) == len(text):
+        return converted
+    pieces = []
+    for piece in _HAN_STRETCH.split(text):
+        out = _t2s()(piece)
+        if len(out) != len(piece):
+            out = "".join(
+                c if len(c := _t2s()(char)) == 1 else char for char in piece
+            )
+        pieces.append(out)
+    return "".join(pieces)
 
 
 def _is_number(run: str) -> bool:
@@ -136,7 +139,7 @@ def normalize(text: str) -> str:
 
 def normalize_with_map(text: str) -> tuple[str, list[int]]:
     """Normalise text and map each original index (plus the end) to its output index."""
-    text = text.translate(_char_table())
+    text = _to_simplified(text.translate(_width_table()))
     pieces: list[str] = []
     for match in _RUN.finditer(text):
         # pieces holds one entry per original character, so its length is the read position

@@ -1,8 +1,8 @@
 """Tests for nlu.normalize: table tests per step plus hypothesis properties."""
 
 import string
-from importlib import resources
 
+import opencc
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -16,7 +16,7 @@ CN_DIGITS = {
 }  # fmt: skip
 DIGIT_CHARS = set(CN_DIGITS) | set(string.digits)
 # Common Simplified characters with no digit characters and no measure words.
-SIMPLIFIED = "我要退订会员的续费取消爱奇艺为什么账单帐著名乾燥皇后干头发手机号码验证请帮谢好吗"
+SIMPLIFIED = "我要退订会员的续费取消爱奇艺为什么账单帐著名干燥皇后干头发手机号码验证请帮谢好吗"
 # Surroundings for numbers: Simplified, no digits, no measure words after a number.
 SURROUNDING = "我要退订会员的续费取消爱奇艺为什么帐单头发手机码验证请帮忙谢谢好吗是然后"
 
@@ -42,7 +42,7 @@ SURROUNDING = "我要退订会员的续费取消爱奇艺为什么帐单头发�
         ("我要退訂愛奇藝的會員", "我要退订爱奇艺的会员"),
         ("著名", "著名"),
         ("皇后", "皇后"),
-        ("乾燥", "乾燥"),
+        ("乾燥", "干燥"),  # 乾燥 is Traditional; OpenCC reads the word
         ("干燥", "干燥"),
         ("干", "干"),
         ("兩個都取消", "两个都取消"),
@@ -127,6 +127,30 @@ def test_map_of_traditional_text_is_identity() -> None:
     assert mapping == list(range(8))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("怎麽取消", "怎么取消"),  # 麽 is 么 only in this word
+        ("乾脆退訂算了", "干脆退订算了"),
+        ("我瞭解了", "我了解了"),
+        ("乾坤", "乾坤"),  # a name that keeps its 乾
+        ("瞭望", "瞭望"),
+        ("頭髮", "头发"),
+        ("後來又扣費了", "后来又扣费了"),
+    ],
+)
+def test_traditional_phrases_by_opencc(text: str, expected: str) -> None:
+    """OpenCC's phrase-level t2s, not a character table: 乾 and 瞭 depend on the word."""
+    assert normalize(text) == expected
+
+
+@given(st.text(alphabet=st.sampled_from("乾脆瞭解怎麽頭髮後來於是覆蓋著作一隻訂閱會員扣費"), max_size=30))
+def test_traditional_conversion_keeps_every_place(text: str) -> None:
+    out, mapping = normalize_with_map(text)
+    assert len(out) == len(text)
+    assert mapping == list(range(len(text) + 1))
+
+
 def test_empty_map() -> None:
     assert normalize_with_map("") == ("", [0])
 
@@ -164,11 +188,12 @@ def test_map_shape(text: str) -> None:
 
 
 def _simplified_targets() -> list[str]:
-    """Every Simplified character that opencc converts some Traditional character to."""
-    data = resources.files("opencc") / "dictionary" / "TSCharacters.txt"
-    lines = data.read_text(encoding="utf-8").splitlines()
-    targets = {value for line in lines for value in line.split("\t")[1].split(" ")}
-    return sorted(ch for ch in targets if len(ch) == 1 and ch not in DIGIT_CHARS)
+    """Every Simplified character that OpenCC's t2s converts some other character to."""
+    convert = opencc.OpenCC("t2s").convert
+    targets = {convert(chr(code)) for code in range(0x4E00, 0xA000)}
+    return sorted(
+        ch for ch in targets if len(ch) == 1 and convert(ch) == ch and ch not in DIGIT_CHARS
+    )
 
 
 @given(st.text(alphabet=st.sampled_from(SIMPLIFIED + "，。！？、 "), max_size=40))
