@@ -111,6 +111,31 @@ def tracker_store_url(
     return settings.tracker_store_url
 
 
+# What opened_stores can raise, for an operator command's one `except`.
+OPEN_FAILURES = (
+    ArgumentError,
+    FileNotFoundError,
+    StoreUnavailable,
+    PhoneKeyError,
+    TrackerStoreError,
+)
+
+
+def open_failure(exc: BaseException) -> Tuple[str, str]:
+    """The failure kind (store_url, store_missing, store_down, settings, tracker) and detail of
+    an exception opened_stores raised, as both operator commands report it."""
+    if isinstance(exc, ArgumentError):
+        return "store_url", ""
+    if isinstance(exc, FileNotFoundError):
+        return "store_missing", ""
+    if isinstance(exc, StoreUnavailable):
+        return "store_down", ""
+    if isinstance(exc, PhoneKeyError):
+        # Only when the schema upgrade had plain phones to encrypt and no usable key.
+        return "settings", str(exc)
+    return "tracker", str(exc)
+
+
 @contextmanager
 def opened_stores(
     store_url: str, tracker_url: Optional[str], endpoints: Optional[str], settings: Settings
@@ -165,17 +190,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         shown = make_url(url).render_as_string(hide_password=True)
         with opened_stores(url, args.tracker_url, args.endpoints, settings) as (factory, tracker):
             report = run_retention(factory, policy, now, dry_run=args.dry_run, tracker=tracker)
-    except ArgumentError:
-        return _fail("store_url")
-    except FileNotFoundError:
-        return _fail("store_missing")
-    except StoreUnavailable:
-        return _fail("store_down")
-    except PhoneKeyError as exc:
-        # Only when the schema upgrade had plain phones to encrypt and no usable key.
-        return _fail("settings", str(exc))
-    except TrackerStoreError as exc:
-        return _fail("tracker", str(exc))
+    except OPEN_FAILURES as exc:
+        return _fail(*open_failure(exc))
     mode = "dry run, nothing deleted" if report.dry_run else "done"
     print(f"retention on {shown} as of {now.isoformat(timespec='seconds')} ({mode}):")
     print("\n".join(report.lines()))

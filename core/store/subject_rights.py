@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError
 
 from core.identity.conversation import namespaced
 from core.settings import Settings
@@ -37,11 +36,9 @@ from core.store.db import SessionFactory, unit_of_work
 from core.store.errors import (
     InvalidPhone,
     PhoneKeyError,
-    StoreUnavailable,
-    TrackerStoreError,
 )
 from core.store.privacy import normalize_phone
-from core.store.retention import opened_stores
+from core.store.retention import OPEN_FAILURES, open_failure, opened_stores
 from core.store.subject_data import (
     ActiveMemberships,
     count_export,
@@ -226,16 +223,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 data = run_export(factory, cipher, phone, tracker)
             else:
                 counts = run_delete(factory, cipher, phone, tracker, dry_run=not args.yes)
-    except ArgumentError:
-        return _fail("store_url")
-    except FileNotFoundError:
-        return _fail("store_missing")
-    except StoreUnavailable:
-        return _fail("store_down")
-    except PhoneKeyError as exc:
-        return _fail("settings", str(exc))
-    except TrackerStoreError as exc:
-        return _fail("tracker", str(exc))
+    except OPEN_FAILURES as exc:
+        return _fail(*open_failure(exc))
     except ActiveMemberships as exc:
         print(
             f"未删除：该号码仍有自动续费的会员，请先为其办理取消。\n"
