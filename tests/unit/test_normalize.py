@@ -240,3 +240,14 @@ def test_remapped_number_span_is_compacted(
     assert out[start:end] == compact
     assert out[slice(*remap_span(mapping, 0, len(prefix)))] == prefix
     assert out[slice(*remap_span(mapping, len(text) - len(suffix), len(text)))] == suffix
+
+
+def test_the_installed_opencc_is_the_official_one() -> None:
+    """The install removes opencc-python-reimplemented: it owns the same module name, and
+    its character table would silently replace the phrase-level conversion."""
+    from importlib import metadata
+
+    assert metadata.version("opencc") == "1.4.2"
+    with pytest.raises(metadata.PackageNotFoundError):
+        metadata.version("opencc-python-reimplemented")
+    assert opencc.OpenCC("t2s").convert("乾脆瞭解乾坤") == "干脆了解乾坤"
