@@ -6,6 +6,13 @@ with the entity's *value* unchanged, or None when it cannot change the example (
 then stays out of that robustness subset). Homophones, typos and dropped punctuation
 never touch a character inside an entity; Traditional characters and spoken digits
 rewrite the entity's surface on purpose, as a user or an ASR engine would.
+
+The sound kinds (`SOUND_KINDS`) write what a recogniser hears: a catalog name or alias inside a
+`service` entity spelt with other characters of the same toneless pinyin (the value stays
+canonical, so entity F1 says whether the name is still recognised), the domain's verbs and
+nouns spelt the same way, and near-homophones (平翘舌, 前后鼻音, n/l) anywhere. They keep the
+text's length, and their sound tables are the bench's own (`bench/sound_alike.py`), not the
+NLU's matching code.
 """
 
 from __future__ import annotations
@@ -15,14 +22,25 @@ import random
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
-KINDS = ("homophones", "typos", "traditional", "spoken_digits", "no_punctuation")
+from bench.sound_alike import NUMERIC, SoundTable, readings, sound_table
+
+# The first five kinds: the "perturbed acc." of reports before issue 15 averages these.
+BASE_KINDS = ("homophones", "typos", "traditional", "spoken_digits", "no_punctuation")
+SOUND_KINDS = ("name_homophones", "verb_homophones", "asr_confusions")
+KINDS = BASE_KINDS + SOUND_KINDS
+# The domain's verbs and nouns a misheard request still has to carry (longest match first).
+DOMAIN_WORDS = (
+    "取消", "退订", "续费", "扣费", "扣款", "会员", "包月", "包年", "关闭", "关掉", "开通",
+    "查询", "人工", "客服", "订阅", "退款", "自动", "验证码", "手机号",
+)  # fmt: skip
+NAME_SWAPS = (1, 2)  # characters of a name misheard: one or two, as in 疼讯视频, 米谷视频
 # Digits read aloud; 1 is 幺 when reading phone numbers and codes, 一 otherwise.
 _SPOKEN = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 _FULL_WIDTH_DIGITS = {chr(0xFF10 + i): str(i) for i in range(10)}
 # Chinese digit characters: a homophone swap must not create or destroy a number.
-_NUMERIC = frozenset("零〇○一幺二两三四五六七八九十百千万亿")
+_NUMERIC = NUMERIC
 _QWERTY = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 DIGIT_ENTITIES = ("phone_number", "verification_code")
 HOMOPHONE_RATE = 0.15  # one substituted character in about seven, at least one
@@ -226,14 +244,130 @@ def no_punctuation(example: Example) -> Optional[Example]:
     return _rebuild(example, pieces)
 
 
+@dataclass(frozen=True)
+class CatalogNames:
+    """The names a user says for a membership, and every spelling the catalog lists."""
+
+    names: Tuple[str, ...]  # canonical names and aliases, longest first
+    listed: FrozenSet[str]  # every surface form (misspellings too), lower-cased
+
+
+@functools.lru_cache(maxsize=1)
+def catalog_names() -> CatalogNames:
+    """The names of data/catalog.yml (read once per process)."""
+    from catalog import load_catalog
+
+    products = load_catalog().products
+    names = {form for p in products for form in (p.name, *p.aliases)}
+    listed = {form.lower() for p in products for form in p.surface_forms}
+    return CatalogNames(tuple(sorted(names, key=lambda n: (-len(n), n))), frozenset(listed))
+
+
+def _swappable(char: str) -> bool:
+    return _is_han(char) and char not in _NUMERIC
+
+
+def name_homophones(
+    example: Example, rng: random.Random, names: CatalogNames, table: SoundTable
+) -> Optional[Example]:
+    """A catalog name or alias inside each `service` entity misheard: one or two of its
+    characters written as other common characters with the same toneless pinyin, never as a
+    spelling the catalog lists."""
+    heard = readings(example.text)
+    pieces = list(example.text)
+    for e in example.entities:
+        if e.entity != "service":
+            continue
+        span = example.text[e.start : e.end].lower()
+        name = next((n for n in names.names if n.lower() in span), None)
+        if name is None:
+            continue
+        at = e.start + span.index(name.lower())
+        options = {
+            i: table.homophones(example.text[i], heard[i])
+            for i in range(at, at + len(name))
+            if _swappable(example.text[i])
+        }
+        options = {i: chars for i, chars in options.items() if chars}
+        for _ in range(10):  # a draw that spells a listed name is drawn again
+            trial = list(pieces)
+            count = min(len(options), rng.choice(NAME_SWAPS))
+            for i in rng.sample(sorted(options), count):
+                trial[i] = rng.choice(options[i])
+            if "".join(trial[e.start : e.end]).lower() not in names.listed:
+                pieces = trial
+                break
+    return _rebuild(example, pieces)
+
+
+def _word_spans(example: Example, words: Sequence[str]) -> List[Tuple[int, int]]:
+    """Where `words` occur outside entities, longest match first, left to right."""
+    free, text = _free(example), example.text
+    ordered = sorted(words, key=len, reverse=True)
+    spans, i = [], 0
+    while i < len(text):
+        word = next((w for w in ordered if text.startswith(w, i)), None)
+        if word and all(free[i : i + len(word)]):
+            spans.append((i, i + len(word)))
+            i += len(word)
+        else:
+            i += 1
+    return spans
+
+
+def verb_homophones(
+    example: Example,
+    rng: random.Random,
+    table: SoundTable,
+    words: Sequence[str] = DOMAIN_WORDS,
+) -> Optional[Example]:
+    """Every domain verb or noun outside entities (取消, 续费, 会员...) misheard: some of its
+    characters written as other common characters with the same toneless pinyin (取销)."""
+    heard = readings(example.text)
+    pieces = list(example.text)
+    for start, end in _word_spans(example, words):
+        options = {i: table.homophones(example.text[i], heard[i]) for i in range(start, end)}
+        options = {i: chars for i, chars in options.items() if chars}
+        if not options:
+            continue
+        for i in rng.sample(sorted(options), rng.randint(1, len(options))):
+            pieces[i] = rng.choice(options[i])
+    return _rebuild(example, pieces)
+
+
+def asr_confusions(example: Example, rng: random.Random, table: SoundTable) -> Optional[Example]:
+    """Near-homophones anywhere, entities included (their values unchanged): about one
+    character in seven heard with 平翘舌 (zh/z ch/c sh/s), 前后鼻音 (in/ing en/eng an/ang) or
+    n/l confused, the type drawn evenly among those the character allows."""
+    heard = readings(example.text)
+    text = example.text
+    options = {i: table.confused(ch, heard[i]) for i, ch in enumerate(text) if _swappable(ch)}
+    options = {i: kinds for i, kinds in options.items() if kinds}
+    if not options:
+        return None
+    han = sum(1 for ch in text if _swappable(ch))
+    count = min(len(options), max(1, round(han * HOMOPHONE_RATE)))
+    pieces = list(text)
+    for i in rng.sample(sorted(options), count):
+        kind = rng.choice(sorted(options[i]))
+        pieces[i] = rng.choice(options[i][kind])
+    return _rebuild(example, pieces)
+
+
 def perturb(
     example: Example,
     kind: str,
     seed: int,
     index: int,
     table: Optional[Dict[str, Tuple[str, ...]]] = None,
+    sounds: Optional[SoundTable] = None,
+    names: Optional[CatalogNames] = None,
 ) -> Optional[Example]:
-    """Applies perturbation `kind`; the random draw depends only on (seed, kind, index)."""
+    """Applies perturbation `kind`; the random draw depends only on (seed, kind, index).
+
+    `table` is the homophone table of the first kind; the sound kinds use `sounds` and
+    `names` (by default the common-character table and data/catalog.yml).
+    """
     rng = random.Random(f"{seed}:{kind}:{index}")
     if kind == "homophones":
         return homophones(example, rng, table or {})
@@ -245,6 +379,12 @@ def perturb(
         return spoken_digits(example, rng)
     if kind == "no_punctuation":
         return no_punctuation(example)
+    if kind == "name_homophones":
+        return name_homophones(example, rng, names or catalog_names(), sounds or sound_table())
+    if kind == "verb_homophones":
+        return verb_homophones(example, rng, sounds or sound_table())
+    if kind == "asr_confusions":
+        return asr_confusions(example, rng, sounds or sound_table())
     raise ValueError(f"unknown perturbation {kind!r}; expected one of {KINDS}")
 
 
@@ -253,11 +393,13 @@ def perturb_all(
     kind: str,
     seed: int,
     table: Optional[Dict[str, Tuple[str, ...]]] = None,
+    sounds: Optional[SoundTable] = None,
+    names: Optional[CatalogNames] = None,
 ) -> List[Tuple[int, Example]]:
     """The subset of `examples` that `kind` changes, as (index of the original, new example)."""
     subset = []
     for index, example in enumerate(examples):
-        changed = perturb(example, kind, seed, index, table)
+        changed = perturb(example, kind, seed, index, table, sounds, names)
         if changed is not None:
             subset.append((index, changed))
     return subset
