@@ -26,10 +26,17 @@ def other_ways(dispatcher: CollectingDispatcher) -> None:
     )
 
 
+def other_ways_if_repeated(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: str
+) -> None:
+    """Offers another way when `question` is about to be asked for the third time in a row."""
+    if repeats_of(tracker.events, question) >= OFFER_OTHER_WAYS_AFTER:
+        other_ways(dispatcher)
+
+
 def ask(dispatcher: CollectingDispatcher, tracker: Tracker, response: str, **kwargs: Any) -> None:
     """Utters the question `response`; the third time in a row, offers another way first."""
-    if repeats_of(tracker.events, response) >= OFFER_OTHER_WAYS_AFTER:
-        other_ways(dispatcher)
+    other_ways_if_repeated(dispatcher, tracker, response)
     dispatcher.utter_message(response=response, **kwargs)
 
 

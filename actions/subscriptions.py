@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import phrases
-from actions.asking import ask
+from actions.asking import ask, other_ways_if_repeated
 from actions.holder import answer_for_holder, touch_verification, verified_phone
 from actions.memberships import answer_reference
 from actions.outage import store_busy, store_safe
@@ -24,7 +24,9 @@ from core.store.errors import StoreUnavailable
 PERIODS_PER_MONTH = {"month": Decimal(1), "quarter": Decimal(1) / 3, "year": Decimal(1) / 12}
 
 
-def show_subscriptions(phone: str, dispatcher: CollectingDispatcher, runtime: Runtime) -> None:
+def show_subscriptions(
+    phone: str, dispatcher: CollectingDispatcher, runtime: Runtime, tracker: Tracker
+) -> None:
     """All of the holder's memberships with price, next charge and status."""
     subs = runtime.store.subscriptions(phone)
     masked = phrases.mask_phone(phone)
@@ -34,10 +36,13 @@ def show_subscriptions(phone: str, dispatcher: CollectingDispatcher, runtime: Ru
     tz = runtime.settings.timezone
     today = runtime.clock().date()
     lines = [phrases.subscription_line(i, s, tz, today) for i, s in enumerate(subs, 1)]
+    active = [s for s in subs if s.status == SubscriptionStatus.ACTIVE]
+    if active:
+        # The overview ends asking which one to cancel: the third time, other ways come first.
+        other_ways_if_repeated(dispatcher, tracker, "utter_subscriptions_total")
     dispatcher.utter_message(
         response="utter_subscriptions_overview", masked_phone=masked, items="\n".join(lines)
     )
-    active = [s for s in subs if s.status == SubscriptionStatus.ACTIVE]
     if active:
         monthly = sum(s.price * PERIODS_PER_MONTH.get(s.period, Decimal(1)) for s in active)
         dispatcher.utter_message(
@@ -79,7 +84,7 @@ class ActionCheckSubscriptions(Action):
             dispatcher,
             "check",
             "utter_ask_phone_for_check",
-            lambda phone, runtime: show_subscriptions(phone, dispatcher, runtime),
+            lambda phone, runtime: show_subscriptions(phone, dispatcher, runtime, tracker),
         )
 
 
@@ -140,7 +145,7 @@ class ActionAfterIdentity(Action):
             elif goal == "query":
                 show_cancellations(phone, dispatcher, runtime)
             else:
-                show_subscriptions(phone, dispatcher, runtime)
+                show_subscriptions(phone, dispatcher, runtime, tracker)
         except StoreUnavailable:
             store_busy(dispatcher)
         return done

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import List
+from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -196,6 +196,30 @@ def test_check_verified_shows_the_overview(runtime) -> None:
     ]
     assert dispatcher.messages[1]["total"] == "¥40/月"
     assert events == [SlotSet("verified_at", runtime.epoch())]
+
+
+def test_the_overview_asked_a_third_time_offers_other_ways_first(runtime) -> None:
+    """The overview ends asking which one to cancel: the third time in a row, another way
+    (a human, the operator's channels) comes before it, and the question is still asked."""
+
+    def shown() -> List[Dict[str, Any]]:
+        overview = ["utter_subscriptions_overview", "utter_subscriptions_total"]
+        return [{"event": "bot", "text": r, "metadata": {"utter_action": r}} for r in overview]
+
+    def said(text: str) -> Dict[str, Any]:
+        return {"event": "user", "text": text, "parse_data": {"intent": {"name": "inform"}}}
+
+    twice = [said("我开了哪些会员"), *shown(), said("第五个"), *shown()]
+    tracker = make_tracker(slots=_verified(runtime), text="这个月扣几笔", events=twice)
+    _, dispatcher = _run(ActionCheckSubscriptions(), tracker)
+    assert _responses(dispatcher) == [
+        "utter_other_ways",
+        "utter_subscriptions_overview",
+        "utter_subscriptions_total",
+    ]
+    once = make_tracker(slots=_verified(runtime), text="再看看", events=twice[:3])
+    _, dispatcher = _run(ActionCheckSubscriptions(), once)
+    assert "utter_other_ways" not in _responses(dispatcher)
 
 
 def test_check_total_spreads_quarters_and_years_over_months(runtime) -> None:
