@@ -20,7 +20,7 @@ import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -28,7 +28,8 @@ import yaml
 
 from bench.baselines import configs
 from bench.nlu_metrics import score_file
-from bench.perturb import KINDS, Entity, Example, homophone_table, perturb_all
+from bench.perturb import KINDS, SOUND_KINDS, Entity, Example, homophone_table, perturb_all
+from bench.sound_alike import sound_changes
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = ROOT.parent / "shared" / "eval"
@@ -44,16 +45,31 @@ SYSTEMS = {
 }
 # What a trained baseline depends on besides its config (for reusing kept models).
 FINGERPRINT_SOURCES = ("data", "nlu", "catalog", "bench/baselines/isolated_entities.py")
+# Subsets whose respelt characters are counted by confusion type (tone, 平翘舌, ...).
+SOUND_SUBSETS = ("homophones", *SOUND_KINDS)
 
 
 @dataclass
 class Dataset:
-    """A labelled file to evaluate on; `sources` are its examples' indices in the pool."""
+    """A labelled file to evaluate on; `sources` are its examples' indices in the pool.
+
+    `changes` (sound subsets only) lists, per example in file order, the confusion type of
+    every respelt character. A `separate` file is scored on its own, outside the pooled
+    held-out figures.
+    """
 
     name: str
     path: Path
     sources: List[int]
     perturbation: Optional[str] = None
+    changes: List[List[str]] = field(default_factory=list)
+    separate: bool = False
+
+
+def hand_written_files() -> List[Path]:
+    """Held-out files scored on their own: not pooled into the held-out figures and not
+    perturbed (the sound-alike utterances written by hand for issue 15)."""
+    return [path for path in (ROOT / "tests" / "nlu_sound_alikes.yml",) if path.exists()]
 
 
 def held_out_files() -> List[Path]:
@@ -122,7 +138,8 @@ def write_nlu_yaml(examples: Sequence[Example], path: Path) -> List[int]:
 
 
 def build_datasets(out_dir: Path, seed: int = SEED) -> Tuple[List[Dataset], List[Example]]:
-    """The held-out files and, from their pooled examples, one perturbed file per kind."""
+    """The held-out files, one perturbed file per kind made from their pooled examples, and
+    the separately scored hand-written files."""
     datasets, pool = [], []
     for path in held_out_files():
         examples = load_examples(path)
@@ -134,7 +151,18 @@ def build_datasets(out_dir: Path, seed: int = SEED) -> Tuple[List[Dataset], List
         subset = perturb_all(pool, kind, seed, table)
         path = out_dir / "nlu_subsets" / f"{kind}.yml"
         order = write_nlu_yaml([example for _, example in subset], path)
-        datasets.append(Dataset(kind, path, [subset[i][0] for i in order], kind))
+        sources = [subset[i][0] for i in order]
+        changes = (
+            [sound_changes(pool[subset[i][0]].text, subset[i][1].text) for i in order]
+            if kind in SOUND_SUBSETS
+            else []
+        )
+        datasets.append(Dataset(kind, path, sources, kind, changes))
+    for path in hand_written_files():  # after the perturbations: they never draw from these
+        examples = load_examples(path)
+        sources = list(range(len(pool), len(pool) + len(examples)))
+        datasets.append(Dataset(path.stem, path, sources, separate=True))
+        pool += examples
     return datasets, pool
 
 

@@ -6,7 +6,13 @@ import json
 import statistics
 from typing import Any, Dict, List, Optional, Sequence
 
+from bench.perturb import BASE_KINDS
+
 MAX_ERROR_ROWS = 25
+# The subsets a speech recogniser produces, compared side by side (issue 15).
+SOUND_SUBSETS = ("homophones", "name_homophones", "verb_homophones", "asr_confusions")
+# Confusion types in the order the tables show them.
+CHANGE_TYPES = ("same_sound", "tone", "retroflex", "nasal", "n_l", "other")
 # baseline → what the shipped system has and it lacks
 BUYS = {
     "no_dictionary": "catalog dictionary in jieba",
@@ -29,6 +35,7 @@ def build_tables(
     runs: Dict[str, Dict[str, Any]],
     pooled: Dict[str, Any],
     twin: Dict[str, Dict[str, float]],
+    separate: Sequence[Any] = (),
 ) -> List[Dict[str, Any]]:
     """Every table of the section, the headline first."""
     systems = list(labels)
@@ -38,9 +45,11 @@ def build_tables(
     def score(s: str, d: Any) -> Dict[str, Any]:
         return runs[s]["datasets"][d.name]
 
-    def mean_perturbed(s: str) -> Optional[float]:
-        accuracies = [score(s, d)["accuracy"] for d in perturbed]
+    def mean_perturbed(s: str, kinds: Optional[Sequence[str]] = None) -> Optional[float]:
+        accuracies = [score(s, d)["accuracy"] for d in perturbed if not kinds or d.name in kinds]
         return statistics.fmean(accuracies) if accuracies else None
+
+    base = [d for d in perturbed if d.name in BASE_KINDS]
 
     def entity_row(overall: Dict[str, Any]) -> List[Any]:
         return [overall["precision"], overall["recall"], entity_f1(overall)]
@@ -54,14 +63,16 @@ def build_tables(
     return [
         {
             "caption": f"Held-out NLU ({n} utterances in {len(clean)} files, never trained on): "
-            "intent accuracy, macro F1, entity F1 (value level), and the mean accuracy over "
-            f"the {len(perturbed)} perturbed subsets",
+            "intent accuracy, macro F1, entity F1 (value level), the mean accuracy over "
+            f"all {len(perturbed)} perturbed subsets, and over the {len(base)} subsets of "
+            "reports before issue 15 (comparable with them)",
             "columns": [
                 "system",
                 "accuracy",
                 "macro F1",
                 "entity F1",
                 "perturbed acc.",
+                f"{len(base)}-subset acc.",
                 "train s",
                 "ms/parse",
             ],
@@ -72,6 +83,7 @@ def build_tables(
                     pooled[s]["macro_f1"],
                     entity_f1(pooled[s]["overall"]),
                     mean_perturbed(s),
+                    mean_perturbed(s, BASE_KINDS),
                     runs[s].get("train_seconds"),
                     runs[s]["ms_per_parse"],
                 ]
@@ -142,6 +154,7 @@ def build_tables(
                 for s in systems
             ],
         },
+        *sound_tables(labels, perturbed, runs, twin, separate),
         {
             "caption": f"Per intent on the held-out files: {labels[first]} precision, recall "
             "and F1, and every other system's F1",
@@ -179,3 +192,59 @@ def build_tables(
             ][:MAX_ERROR_ROWS],
         },
     ]
+
+
+def sound_tables(
+    labels: Dict[str, str],
+    perturbed: Sequence[Any],
+    runs: Dict[str, Dict[str, Any]],
+    twin: Dict[str, Dict[str, float]],
+    separate: Sequence[Any] = (),
+) -> List[Dict[str, Any]]:
+    """The sound-alike subsets (and the hand-written files) side by side, and accuracy per
+    confusion type; none when there is no sound subset."""
+    sound = [d for d in perturbed if d.name in SOUND_SUBSETS]
+    if not sound:
+        return []
+    systems = list(labels)
+
+    def score(s: str, d: Any) -> Dict[str, Any]:
+        return runs[s]["datasets"][d.name]
+
+    def accuracy(s: str, d: Any) -> Any:
+        return f"{score(s, d)['accuracy']:.3f} ({twin[s][d.name]:.3f})" if d.perturbation else (
+            score(s, d)["accuracy"]
+        )  # fmt: skip
+
+    shown = [*separate, *sound]
+    side_by_side = {
+        "caption": "Sound-alike utterances, as a speech recogniser writes them: intent accuracy "
+        "(on a perturbed subset, in brackets the same utterances unperturbed) and entity F1, "
+        "every system side by side; (a) is Rasa's stock pipeline"
+        + "".join(f"; `{d.name}` (n={len(d.sources)}) is written by hand" for d in separate),
+        "columns": ["system"]
+        + [f"{d.name} {what}" for d in shown for what in ("acc.", "entity F1")],
+        "rows": [
+            [labels[s]]
+            + [cell for d in shown for cell in (accuracy(s, d), entity_f1(score(s, d)["overall"]))]
+            for s in systems
+        ],
+    }
+    rows = []
+    for d in sound:
+        kinds = [k for k in CHANGE_TYPES if any(k in c for c in d.changes)]
+        for kind in kinds:
+            hit = [j for j, c in enumerate(d.changes) if kind in c]
+            chars = sum(c.count(kind) for c in d.changes)
+            accuracy = [statistics.fmean(score(s, d)["correct"][j] for j in hit) for s in systems]
+            rows.append([d.name, kind, chars, len(hit), *accuracy])
+    by_type = {
+        "caption": "Sound-alike subsets by confusion type: respelt characters of each type "
+        "(same_sound and tone: same toneless pinyin; retroflex: 平翘舌 zh/z ch/c sh/s; nasal: "
+        "前后鼻音 in/ing en/eng an/ang; n_l: n/l), the utterances with at least one, and each "
+        "system's intent accuracy on those utterances",
+        "columns": ["subset", "type", "characters", "utterances"]
+        + [f"acc. {labels[s]}" for s in systems],
+        "rows": rows,
+    }
+    return [side_by_side, by_type]
