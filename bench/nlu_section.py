@@ -146,7 +146,10 @@ def write_section(
         *NOTES,
         f"Shipped model: `{runs.get('shipped', {}).get('model', '?')}` (the newest in models/). "
         "Training times are wall-clock on this machine with an empty Rasa cache; ms/parse is "
-        "the median over every parse of the run.",
+        "the median wall-clock time over every parse of the run, CPU ms/parse the mean CPU "
+        "time of the scoring process (all its threads) per parse. Parse time before and "
+        "after a change is compared by `python -m bench.ab_parse --before REV` (both sides "
+        "in alternating runs on one machine).",
     ]  # fmt: skip
     notes += [f"**{all_labels.get(s, s)}: {why}.**" for s, why in (failed or {}).items()]
     if quick:

@@ -75,6 +75,7 @@ def build_tables(
                 f"{len(base)}-subset acc.",
                 "train s",
                 "ms/parse",
+                "CPU ms/parse",
             ],
             "rows": [
                 [
@@ -86,6 +87,7 @@ def build_tables(
                     mean_perturbed(s, BASE_KINDS),
                     runs[s].get("train_seconds"),
                     runs[s]["ms_per_parse"],
+                    runs[s].get("cpu_ms_per_parse"),
                 ]
                 for s in systems
             ],

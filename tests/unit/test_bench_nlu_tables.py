@@ -123,3 +123,23 @@ def test_section_renders_into_the_report(tmp_path: Path) -> None:
     assert "`nlu_sound_alikes` (2 utterances" in notes
     per_file = next(t for t in section["tables"] if t["caption"] == "Per held-out file")
     assert {row[1] for row in per_file["rows"]} == {"nlu_holdout"}  # not pooled
+
+
+def test_score_all_times_every_parse(tmp_path: Path) -> None:
+    """Wall-clock median and mean CPU per parse, as the headline's last two columns show."""
+    from bench.nlu_bench import score_all
+
+    path = tmp_path / "tiny.yml"
+    path.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n    - 您好\n',
+        encoding="utf-8",
+    )
+
+    def parse(text: str) -> dict:
+        sum(range(20000))  # some CPU
+        return {"intent": {"name": "greet"}, "entities": []}
+
+    result = score_all(parse, [("tiny", str(path))])
+    assert result["datasets"]["tiny"]["accuracy"] == 1.0
+    assert result["ms_per_parse"] > 0 and result["cpu_ms_per_parse"] > 0
+    assert _tables(tmp_path)[0]["columns"][-2:] == ["ms/parse", "CPU ms/parse"]
