@@ -289,6 +289,8 @@ def name_homophones(
             if _swappable(example.text[i])
         }
         options = {i: chars for i, chars in options.items() if chars}
+        if not options:
+            continue
         for _ in range(10):  # a draw that spells a listed name is drawn again
             trial = list(pieces)
             count = min(len(options), rng.choice(NAME_SWAPS))
