@@ -249,4 +249,21 @@ def sound_tables(
         + [f"acc. {labels[s]}" for s in systems],
         "rows": rows,
     }
-    return [side_by_side, by_type]
+
+    def dump(pairs: Any) -> str:
+        return json.dumps(pairs, ensure_ascii=False)
+
+    first, error_rows = systems[0], []
+    for d in separate:
+        found = score(first, d)
+        error_rows += [[d.name, *e] for e in found["intent_errors"][:MAX_ERROR_ROWS]]
+        error_rows += [[d.name, t, dump(w), dump(h)] for t, w, h in found["entity_errors"]][
+            :MAX_ERROR_ROWS
+        ]
+    errors = {
+        "caption": f"{labels[first]}: errors on the sound-alike utterances written by hand "
+        "(intents: expected and predicted; entities: expected and found (entity, value) pairs)",
+        "columns": ["file", "utterance", "expected", "got"],
+        "rows": error_rows,
+    }
+    return [side_by_side, by_type] + ([errors] if separate else [])

@@ -46,7 +46,11 @@ def _fixture(tmp_path: Path) -> tuple:
     for system, (old, new) in ACCURACY.items():
         datasets = {
             "nlu_holdout": _scores([True, True, True, True], 1.0),
-            "nlu_sound_alikes": _scores([True, False], 0.5),
+            "nlu_sound_alikes": {
+                **_scores([True, False], 0.5),
+                "intent_errors": [["是驴钻", "inform", "affirm"]],
+                "entity_errors": [["嘿胶", [["service", "网易云音乐黑胶VIP"]], []]],
+            },
         }
         for d in perturbed:
             accuracy = old if d.name in BASE_KINDS else new
@@ -143,3 +147,12 @@ def test_score_all_times_every_parse(tmp_path: Path) -> None:
     assert result["datasets"]["tiny"]["accuracy"] == 1.0
     assert result["ms_per_parse"] > 0 and result["cpu_ms_per_parse"] > 0
     assert _tables(tmp_path)[0]["columns"][-2:] == ["ms/parse", "CPU ms/parse"]
+
+
+def test_errors_on_the_hand_written_file(tmp_path: Path) -> None:
+    """The shipped system's intent and entity errors on the hand-written sound-alikes."""
+    table = next(t for t in _tables(tmp_path) if "written by hand (intents" in t["caption"])
+    assert table["rows"] == [
+        ["nlu_sound_alikes", "是驴钻", "inform", "affirm"],
+        ["nlu_sound_alikes", "嘿胶", '[["service", "网易云音乐黑胶VIP"]]', "[]"],
+    ]
