@@ -1,7 +1,9 @@
-"""Entity extractor: a spaCy EntityRuler built from the catalog and from number shapes."""
+"""Entity extractor: a spaCy EntityRuler built from the catalog and from number shapes, and
+a sound index of the catalog's names for what a speech recogniser misheard (疼讯视频, 米谷视频)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -20,6 +22,7 @@ from catalog import Catalog, load_catalog
 from core.phone import COUNTRY_CODE_PATTERN, MOBILE_PATTERN
 from nlu import jieba_words
 from nlu.catalog_tokenizer import catalog_fingerprint
+from nlu.pinyin import SoundIndex, SoundMatch, han_count
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,13 @@ PHONE = "phone_number"
 CODE = "verification_code"
 REFERENCE = "reference_number"
 SPACY_DIR = "spacy_pipeline"
+SOUNDS_FILE = "catalog_sounds.json"
+AMBIGUOUS = "ambiguous"  # set on each of several `service` entities read from one sound-alike span
+# One Han character sounds like too many words; two are enough only with a character in common
+# with the product's name or aliases (绿转 → 绿钻, 驴钻 → 绿钻), so that 忙过 is not 芒果 and
+# 有苦 is not 优酷.
+_MIN_HAN = 2
+_SHORT = 2
 
 # Token shapes after normalisation (spoken digits are already ASCII, groups joined).
 _PHONE = rf"^(?:{COUNTRY_CODE_PATTERN})?{MOBILE_PATTERN}$"  # the core parser's own shapes
@@ -83,6 +93,59 @@ def build_pipeline(catalog: Catalog) -> Any:
     return nlp
 
 
+def sound_index(catalog: Catalog) -> SoundIndex:
+    """Every surface form of two or more Han characters, by its fuzzy sound key."""
+    index = SoundIndex()
+    for product in catalog.products:
+        for form in product.surface_forms:
+            if han_count(form) >= _MIN_HAN:
+                index.add(form, product.name)
+    return index
+
+
+def product_characters(catalog: Catalog) -> Dict[str, str]:
+    """Each product's characters in its name and aliases (for the short-window check); not in
+    its misspellings, which are often common words (忙果TV would let 忙过 through)."""
+    return {
+        product.name: "".join(sorted({c for form in (product.name, *product.aliases) for c in form}))
+        for product in catalog.products
+    }
+
+
+def sound_alike_services(
+    text: str, index: SoundIndex, characters: Dict[str, str], taken: List[Any]
+) -> List[Dict[str, Any]]:
+    """`service` entities for the windows of `text` that sound like a catalog name; several
+    candidates for one window come back as one entity each, all marked ambiguous."""
+    entities: List[Dict[str, Any]] = []
+    for match in index.find(text, taken):
+        candidates = [v for v in match.values if _plausible(match, characters.get(v, ""))]
+        for value in candidates:
+            entity = {
+                "entity": SERVICE,
+                "value": value,
+                "start": match.start,
+                "end": match.end,
+                "confidence_entity": 1.0,
+            }
+            if len(candidates) > 1:
+                entity[AMBIGUOUS] = True
+            entities.append(entity)
+    return entities
+
+
+def _plausible(match: SoundMatch, characters: str) -> bool:
+    """A window of two Han characters must share one with the product's names."""
+    if han_count(match.heard) > _SHORT:
+        return True
+    return any(char in characters for char in match.heard if han_count(char))
+
+
+def sounds_of(catalog: Catalog) -> Dict[str, Any]:
+    """What the extractor saves about how the catalog sounds: the index and the characters."""
+    return {"keys": sound_index(catalog).to_dict(), "characters": product_characters(catalog)}
+
+
 def entity_value(label: str, surface: str, ent_id: str) -> str:
     """The normalised value of a matched entity."""
     if label == SERVICE:
@@ -120,13 +183,16 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         nlp: Any = None,
         words: Optional[List[str]] = None,
+        sounds: Optional[Dict[str, Any]] = None,
     ) -> None:
-        """Keeps the pipeline (None until trained)."""
+        """Keeps the pipeline and the sound index (None until trained)."""
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self._nlp = nlp
         self._words = words or []
+        self._sounds = sounds or {"keys": {}, "characters": {}}
+        self._index = SoundIndex(self._sounds["keys"])
 
     @classmethod
     def create(
@@ -144,9 +210,14 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         catalog = load_catalog(self._config["catalog"])
         self._words = jieba_words.catalog_words(catalog)
         self._nlp = build_pipeline(catalog)
+        self._sounds = sounds_of(catalog)
+        self._index = SoundIndex(self._sounds["keys"])
         with self._model_storage.write_to(self._resource) as directory:
             self._nlp.to_disk(Path(directory) / SPACY_DIR)
             jieba_words.write_words(directory, self._words)
+            (Path(directory) / SOUNDS_FILE).write_text(
+                json.dumps(self._sounds, ensure_ascii=False), encoding="utf-8"
+            )
         return self._resource
 
     @classmethod
@@ -165,7 +236,13 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
             words = jieba_words.read_words(directory)
             jieba_words.register_words(words)
             nlp = spacy.load(Path(directory) / SPACY_DIR)
-        return cls(config, model_storage, resource, nlp, words)
+            sounds_path = Path(directory) / SOUNDS_FILE
+            sounds = (
+                json.loads(sounds_path.read_text(encoding="utf-8"))
+                if sounds_path.exists()  # a model trained before the sound index: names only
+                else None
+            )
+        return cls(config, model_storage, resource, nlp, words, sounds)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training data keeps its own annotations."""
@@ -196,4 +273,8 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
             }
             for ent in doc.ents
         ]
+        # Sound-alikes only where no character match (of any label) already is.
+        taken = [(e["start"], e["end"]) for e in entities]
+        entities += sound_alike_services(text, self._index, self._sounds["characters"], taken)
+        entities.sort(key=lambda e: (e["start"], e["end"]))
         return self.add_extractor_name(entities)

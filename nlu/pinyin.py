@@ -13,7 +13,8 @@ polyphone gets the reading its neighbours imply (银行 yin hang, 行为 xing we
 from __future__ import annotations
 
 import functools
-from typing import List, Tuple
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from pypinyin import Style, lazy_pinyin
 
@@ -58,3 +59,70 @@ def sound_key(text: str, exact: bool = False) -> str:
     """The sound of `text` as one string: toneless syllables, fuzzy-folded unless `exact`."""
     read = syllables(text)
     return " ".join(read if exact else (fuzzy(s) for s in read))
+
+
+def han_count(text: str) -> int:
+    """How many Han characters `text` has (the ones with a reading worth comparing)."""
+    return sum(1 for char in text if "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff")
+
+
+@dataclass(frozen=True)
+class SoundMatch:
+    """A window of the text that sounds like one or more indexed words."""
+
+    start: int
+    end: int
+    values: Tuple[str, ...]  # what the window sounds like (several: ambiguous)
+    heard: str  # the window as written
+
+
+class SoundIndex:
+    """Words by their fuzzy sound key, and the window lengths worth scanning.
+
+    Built once (at training time) and saved as JSON with the model, so a message costs one
+    pinyin reading and one dict look-up per window of a length that exists.
+    """
+
+    def __init__(self, keys: Optional[Dict[str, List[str]]] = None) -> None:
+        """`keys`: fuzzy sound key → the values that sound like it (as `to_dict` wrote them)."""
+        self._keys: Dict[str, List[str]] = {k: list(v) for k, v in (keys or {}).items()}
+        self._lengths = sorted({k.count(" ") + 1 for k in self._keys}, reverse=True)
+
+    def add(self, form: str, value: str) -> None:
+        """Indexes `form` (a written word) as sounding like `value`."""
+        values = self._keys.setdefault(sound_key(form.lower()), [])
+        if value not in values:
+            values.append(value)
+        self._lengths = sorted({k.count(" ") + 1 for k in self._keys}, reverse=True)
+
+    def to_dict(self) -> Dict[str, List[str]]:
+        """The index as plain JSON data."""
+        return {key: list(values) for key, values in sorted(self._keys.items())}
+
+    def lookup(self, text: str) -> List[str]:
+        """The values whose sound key equals the sound of the whole `text`."""
+        return list(self._keys.get(sound_key(text.lower()), []))
+
+    def find(self, text: str, taken: Iterable[Tuple[int, int]] = ()) -> List[SoundMatch]:
+        """Windows of `text` that sound like an indexed word, longest first, never overlapping
+        each other or a `taken` span (start, end)."""
+        if not self._keys or not text:
+            return []
+        used = [False] * len(text)
+        for start, end in taken:
+            for i in range(max(start, 0), min(end, len(text))):
+                used[i] = True
+        read = [fuzzy(s) for s in syllables(text.lower())]
+        found: List[SoundMatch] = []
+        for length in self._lengths:
+            for start in range(0, len(text) - length + 1):
+                end = start + length
+                if any(used[start:end]):
+                    continue
+                values = self._keys.get(" ".join(read[start:end]))
+                if not values:
+                    continue
+                found.append(SoundMatch(start, end, tuple(values), text[start:end]))
+                for i in range(start, end):
+                    used[i] = True
+        return sorted(found, key=lambda m: m.start)
