@@ -54,6 +54,14 @@ _YES = re.compile(
 
 _NO = re.compile(r"不|别|没|算了|否|先等")
 
+# Spoken channels (channels/voice.py, channels/ivr: their Rasa input channel names). Speech
+# recognition turns noise and half-heard words into text the classifier may read as a yes,
+# so a spoken yes to cancelling counts only when the classifier is this sure (typed text: any
+# yes the words also say). Below it the question is asked again.
+SPOKEN_CHANNELS = frozenset({"voice", "ivr"})
+SPOKEN_YES_MIN_CONFIDENCE = 0.85
+YES_INTENTS = ("affirm", "cancel_subscription")
+
 
 def says_yes(text: str) -> bool:
     """Whether the words themselves say yes (a button's /affirm payload counts); any
@@ -61,6 +69,15 @@ def says_yes(text: str) -> bool:
     if _NO.search(text.replace("没问题", "")):
         return False
     return bool(_YES.search(text))
+
+
+def sure_enough(tracker: Tracker) -> bool:
+    """Whether the latest yes was typed, or spoken and classified at least
+    SPOKEN_YES_MIN_CONFIDENCE sure."""
+    if tracker.get_latest_input_channel() not in SPOKEN_CHANNELS:
+        return True
+    confidence = (tracker.latest_message.get("intent") or {}).get("confidence")
+    return isinstance(confidence, (int, float)) and confidence >= SPOKEN_YES_MIN_CONFIDENCE
 
 
 def select(picked: list, dispatcher: CollectingDispatcher, runtime: Runtime) -> Dict[str, Any]:
@@ -224,7 +241,10 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
                 return {"cancel_confirmed": strict.confirmed}
         if latest_entities(tracker, "service"):
             return {}  # a membership named now is asked about first, not confirmed blindly
-        if intent in ("affirm", "cancel_subscription") and says_yes(text):
+        if intent in YES_INTENTS and says_yes(text):
+            if not sure_enough(tracker):
+                dispatcher.utter_message(response="utter_confirm_spoken_unclear")
+                return {"cancel_confirmed": None}  # asked again, not rejected
             return {"cancel_confirmed": True}
         if intent == "deny":
             return {"cancel_confirmed": False}

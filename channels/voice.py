@@ -1,8 +1,9 @@
 """Smart-speaker channel: POST /webhooks/voice/webhook, one JSON request per turn, speech back.
 
-The platform sends the ASR text (and optionally its n-best list) with session, user and device
-ids; the answer carries the text to speak (plain and SSML), a reprompt, whether the session
-ends and a short display text. Request and response shapes: docs/channels/voice.md.
+The platform sends the ASR text (and optionally its n-best list, passed on to the Rasa server,
+which chooses: rasa_patches/nbest.py) with session, user and device ids; the answer carries
+the text to speak (plain and SSML), a reprompt, whether the session ends and a short display
+text. Request and response shapes: docs/channels/voice.md.
 
 Conversation id: `voice:` + the platform's *user* id (hashed), not its session id. Sessions end
 after a few seconds of silence, typically while the user fetches the phone to read the SMS
@@ -164,7 +165,7 @@ class VoiceInput(InputChannel):
             if agent is None or not agent.is_ready():
                 return voice_error("unavailable", 503)
             try:
-                reply = await self.turns.handle(agent, on_new_message, turn)
+                reply = await self.turns.handle(on_new_message, turn)
             except Exception:  # the HTTP boundary: the user hears "busy", never a bare 500
                 logger.exception("voice: the turn failed")
                 reply = busy_reply()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
+from turns.nbest import Hypothesis
 
 MAX_ID_CHARS = 256
 MAX_HYPOTHESES = 10
@@ -24,14 +25,6 @@ _UNENCODABLE = re.compile("[\ud800-\udfff]")
 
 def _clean(text: str) -> str:
     return clean_text(_UNENCODABLE.sub("", text))
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """One ASR reading of what the user said."""
-
-    text: str
-    confidence: Optional[float]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""One turn of a voice conversation: hypothesis choice, the bot's turn, no-input and endings.
+"""One turn of a voice conversation: the hypotheses passed on, no-input and endings.
 
 The channel only translates. What must outlive a request is the channel's own memory
 (channels/conversation_memory.py), per user conversation: the last answer the assistant gave
@@ -28,18 +28,18 @@ from channels.conversation_memory import (
 )
 from channels.metadata import client_source
 from channels.speech import Speech, render_reprompt, render_speech, speech_from_text
-from channels.voice_asr import FALLBACK_INTENT, Hypothesis, choose, clean_asr_text, expectation_for
+from channels.voice_asr import clean_asr_text
 from channels.voice_request import VoiceRequest
 from core.identity.assertion import CLIENT_KEY, key_from_env
 from core.identity.conversation import namespaced
 from turns.answer import NOTHING, Answer
+from turns.nbest import ASR_HYPOTHESES, Hypothesis, as_metadata
 from turns.questions import QUESTIONS
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "voice"
 VOICE_KEY = "voice"
-MAX_PARSED = 5  # each hypothesis costs one NLU parse (~8 ms); the tail is rarely the right one
 MAX_MISSES = 2
 LAUNCH_TEXT = "/greet"
 DISPLAY_CHARS = 300
@@ -112,8 +112,8 @@ def _reply(messages: List[Dict[str, Any]], end: bool = False) -> Reply:
 
 
 class VoiceTurns:
-    """Runs turns against a loaded Rasa agent (`request.app.ctx.agent`), which parses the
-    n-best hypotheses; `on_new_message` hands the chosen one to the dialogue."""
+    """Runs turns: `on_new_message` hands the tidied hypotheses to the dialogue, where the
+    Rasa server chooses among them (rasa_patches/nbest.py); the channel never parses."""
 
     def __init__(
         self,
@@ -128,7 +128,7 @@ class VoiceTurns:
         self.memory = memory if memory is not None else LocalMemory()  # an empty one is falsy
 
     async def handle(
-        self, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], req: VoiceRequest
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], req: VoiceRequest
     ) -> Reply:
         """One request → what to say."""
         sender = sender_for(req.user_id)
@@ -141,14 +141,7 @@ class VoiceTurns:
         hypotheses = [h for h in hypotheses if h.text]
         if req.kind == "no_input" or not hypotheses:
             return self._no_input(req, sender, remembered)
-        expect = expectation_for(remembered.answer)
-        candidates = hypotheses[:MAX_PARSED]
-        parses = [await agent.parse_message(h.text) for h in candidates]
-        pick = choose(candidates, parses, expect)
-        heard = ((parses[pick] or {}).get("intent") or {}).get("name") != FALLBACK_INTENT
-        return await self._turn(
-            on_new_message, req, sender, remembered, candidates[pick], pick, heard
-        )
+        return await self._turn(on_new_message, req, sender, remembered, hypotheses)
 
     async def _launch(
         self,
@@ -165,9 +158,7 @@ class VoiceTurns:
             speech = speech_from_text(templates.VOICE_WELCOME_BACK).then(again)
             self._remember(sender, previous, req, misses=0)
             return Reply(speech, again, False, _display(messages))
-        return await self._turn(
-            on_new_message, req, sender, remembered, Hypothesis(LAUNCH_TEXT, None), 0, True
-        )
+        return await self._turn(on_new_message, req, sender, remembered, [])
 
     async def _turn(
         self,
@@ -175,29 +166,21 @@ class VoiceTurns:
         req: VoiceRequest,
         sender: str,
         remembered: Remembered,
-        chosen: Hypothesis,
-        rank: int,
-        heard: bool,
+        hypotheses: List[Hypothesis],
     ) -> Reply:
-        """Hands the chosen text to the dialogue and renders its answer."""
+        """Hands the hypotheses to the dialogue (the first as the text; none: the launch's
+        greeting) and renders its answer."""
         collector = AnswerCollector(CHANNEL)
-        meta = {
-            "session": session_key(req.session_id),
-            "hypothesis_rank": rank,
-            "asr_confidence": chosen.confidence,
+        metadata: Dict[str, Any] = {
+            VOICE_KEY: {"session": session_key(req.session_id)},
+            CLIENT_KEY: user_source(self.key or key_from_env(), req.user_id),
         }
+        if hypotheses:
+            metadata[ASR_HYPOTHESES] = as_metadata(hypotheses)
+        text = hypotheses[0].text if hypotheses else LAUNCH_TEXT
         try:
             await on_new_message(
-                UserMessage(
-                    chosen.text,
-                    collector,
-                    sender,
-                    input_channel=CHANNEL,
-                    metadata={
-                        VOICE_KEY: meta,
-                        CLIENT_KEY: user_source(self.key or key_from_env(), req.user_id),
-                    },
-                )
+                UserMessage(text, collector, sender, input_channel=CHANNEL, metadata=metadata)
             )
         except CancelledError:
             logger.error("voice: handling the message timed out")
@@ -206,8 +189,8 @@ class VoiceTurns:
         answer = collector.answer()
         if answer.empty:
             return busy_reply()
-        # Not understood: the NLU could not read it, or the dialogue says it did not.
-        missed = not heard or answer.not_understood
+        # Not understood: the dialogue says so (its fallback asks to rephrase).
+        missed = answer.not_understood
         misses = self._misses(remembered, req) + 1 if missed else 0
         self._remember(sender, answer, req, misses)
         if misses >= MAX_MISSES:

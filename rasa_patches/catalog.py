@@ -4,6 +4,8 @@ After a Rasa (or TensorFlow) upgrade, `python -m rasa_patches.fingerprints` show
 declarations no longer match; re-check each such patch against the new upstream code (its
 module's docstring says what to look for), then update its versions and fingerprints here, or
 drop it. Until then it is skipped with a warning, and Rasa's own code runs.
+ALWAYS_ON lists features the product needs: the same guard, but RASA_PATCHES and
+RASA_PATCHES_DISABLE do not know them (a speed switch must not change what is understood).
 """
 
 from __future__ import annotations
@@ -132,4 +134,24 @@ FEATURES: Tuple[Patch, ...] = (
     ),
 )
 
-ALL: Tuple[Patch, ...] = SPEED_PATCHES + FEATURES
+# Not switched by RASA_PATCHES / RASA_PATCHES_DISABLE; still applied only onto matching code.
+ALWAYS_ON: Tuple[Patch, ...] = (
+    Patch(
+        name="nbest",
+        module="rasa_patches.nbest",
+        does="a spoken turn's ASR hypotheses parsed, the one the dialogue waits for chosen",
+        written_for=RASA,
+        upstream={
+            # Takes message.parse_data as given and logs message.text as the user's words.
+            "rasa.core.processor:MessageProcessor._handle_message_with_tracker": (
+                "f42e1ae303933d9f"
+            ),
+            # Called once per hypothesis, with the tracker.
+            "rasa.core.processor:MessageProcessor.parse_message": "b98d8e49b9f2c433",
+        },
+        kind=FEATURE,
+    ),
+)
+
+SWITCHED: Tuple[Patch, ...] = SPEED_PATCHES + FEATURES
+ALL: Tuple[Patch, ...] = SWITCHED + ALWAYS_ON

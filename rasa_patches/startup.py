@@ -6,7 +6,8 @@ has set up its logging and before the command runs:
 2. for the commands that serve (`run`, `shell`), the production check: with
    DEPLOY_ENV=production the process ends naming every unfit secret, before it serves;
 3. the speed patches and features of catalog.py that the environment leaves on and whose
-   upstream code matches, then one log line per kind saying what was applied and what not.
+   upstream code matches, and the always-on features (n-best) whose upstream code matches,
+   then one log line per kind saying what was applied and what not.
 Steps 1-3 run from Rasa's own `configure_commandline` plugin hook: after Rasa configures
 logging and structlog (which would drop a redacting processor installed earlier), and in the
 process that serves (Sanic's workers are forked from it, so they inherit the patches).
@@ -45,7 +46,9 @@ def prepare(command: Optional[str], env: Optional[Mapping[str, str]] = None) -> 
     if command in SERVING_COMMANDS:
         check_rasa_server(env)
     try:
-        outcomes = guard.apply_selected(catalog.ALL, env)
+        outcomes = guard.apply_selected(catalog.SWITCHED, env)
+        # No switch reaches these: an empty environment selects all of them.
+        outcomes += guard.apply_selected(catalog.ALWAYS_ON, {})
     except (guard.SwitchError, ValueError) as error:
         raise SystemExit(f"rasa_patches: refusing to start: {error}") from error
     guard.log_outcomes(outcomes)

@@ -40,6 +40,7 @@ from channels.ivr.prompts import closing_body, collect_body, hangup_ack, transfe
 from channels.metadata import client_source
 from core.identity.assertion import CLIENT_KEY, METADATA_KEY, key_from_env, sign
 from turns.answer import Answer
+from turns.nbest import ASR_HYPOTHESES, as_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,9 @@ class IvrInput(InputChannel):
         }
         if event.confidence is not None:
             meta["ivr"]["confidence"] = event.confidence
+        if event.type == "speech" and event.hypotheses:
+            # Passed on as they came: the Rasa server chooses (rasa_patches/nbest.py).
+            meta[ASR_HYPOTHESES] = as_metadata(event.hypotheses)
         phone = caller_mobile(event.ani) if self.prefill_caller_number else None
         if phone:
             meta[METADATA_KEY] = sign(

@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from channels.guard import MAX_MESSAGE_CHARS, RequestRejected, clean_text, json_object
 from core.identity.conversation import namespaced
 from core.phone import parse_mobile
+from turns.nbest import Hypothesis
 
 EVENT_TYPES = ("start", "speech", "dtmf", "hangup")
 MAX_ANI_CHARS = 64
 MAX_DIGITS = 32
+MAX_HYPOTHESES = 10
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")
 _DIGITS = re.compile(r"^[0-9*#]*$")
 
@@ -28,6 +30,8 @@ class IvrEvent:
     confidence: Optional[float] = None
     digits: str = ""
     ani: Optional[str] = None
+    # Speech: the platform's pick (text, confidence) first, then its other readings (`nbest`).
+    hypotheses: Tuple[Hypothesis, ...] = ()
 
     @property
     def sender_id(self) -> str:
@@ -61,25 +65,42 @@ def _ani(data: Dict[str, Any]) -> Optional[str]:
     return clean_text(value) or None
 
 
-def _confidence(data: Dict[str, Any]) -> Optional[float]:
+def _confidence(data: Dict[str, Any], code: str = "invalid_confidence") -> Optional[float]:
     value = data.get("confidence")
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RequestRejected(400, "invalid_confidence")
+        raise RequestRejected(400, code)
     value = float(value)
     if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise RequestRejected(400, "invalid_confidence")
+        raise RequestRejected(400, code)
     return value
 
 
-def _text(data: Dict[str, Any]) -> str:
+def _text(data: Dict[str, Any], code: str = "invalid_text") -> str:
     if "text" not in data or data["text"] is None:
         raise RequestRejected(400, "missing_text")
     if not isinstance(data["text"], str):
-        raise RequestRejected(400, "invalid_text")
+        raise RequestRejected(400, code)
     # ASR never produces a turn this long; cut rather than refuse so the call goes on.
     return clean_text(data["text"])[:MAX_MESSAGE_CHARS]
+
+
+def _hypotheses(data: Dict[str, Any], text: str, confidence: Optional[float]) -> List[Hypothesis]:
+    """The platform's pick, then the other readings of its optional `nbest` list."""
+    nbest = data.get("nbest")
+    if nbest is None:
+        nbest = []
+    if not isinstance(nbest, list) or len(nbest) > MAX_HYPOTHESES:
+        raise RequestRejected(400, "invalid_nbest")
+    found = [Hypothesis(text, confidence)] if text else []
+    for item in nbest:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise RequestRejected(400, "invalid_nbest")
+        other = Hypothesis(_text(item, "invalid_nbest"), _confidence(item, "invalid_nbest"))
+        if other.text and all(h.text != other.text for h in found):
+            found.append(other)
+    return found
 
 
 def _digits(data: Dict[str, Any]) -> str:
@@ -105,7 +126,9 @@ def parse_ivr_event(body: bytes) -> IvrEvent:
         raise RequestRejected(400, "invalid_type")
     ani = _ani(data)
     if kind == "speech":
-        return IvrEvent(call_id, kind, text=_text(data), confidence=_confidence(data), ani=ani)
+        text, confidence = _text(data), _confidence(data)
+        hypotheses = tuple(_hypotheses(data, text, confidence)) if text else ()
+        return IvrEvent(call_id, kind, text, confidence, ani=ani, hypotheses=hypotheses)
     if kind == "dtmf":
         return IvrEvent(call_id, kind, digits=_digits(data), ani=ani)
     return IvrEvent(call_id, kind, ani=ani)

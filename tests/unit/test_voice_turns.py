@@ -1,7 +1,9 @@
-"""Voice turns against a scripted agent: n-best, no-input, not understood, launch, endings.
+"""Voice turns against a scripted agent: n-best passed on, no-input, not understood, launch,
+endings.
 
-The agent is a stand-in that only parses and answers, each reply with the `next` description
-the dialogue gives it: it has no tracker or lock store, so a channel touching one would fail.
+The agent is a stand-in that only answers, each reply with the `next` description the
+dialogue gives it; the channel is handed nothing but its `handle_message`, so it can neither
+parse (the n-best choice is the server's, tests/unit/test_nbest.py) nor touch a store.
 What outlives a request is in the channel's memory, shared here between channel instances as
 Redis would share it between processes.
 """
@@ -20,7 +22,6 @@ from channels import templates
 from channels.conversation_memory import LocalMemory, MemoryUnavailable, Remembered
 from channels.voice_request import Hypothesis, VoiceRequest
 from channels.voice_turns import (
-    MAX_PARSED,
     VoiceTurns,
     sender_for,
     session_key,
@@ -28,6 +29,7 @@ from channels.voice_turns import (
 )
 from redaction.text import redact_value
 from turns.answer import Answer, answer_of, describe
+from turns.nbest import ASR_HYPOTHESES
 
 OPERATOR = {"hotline": "10086", "sms_number": "10086", "sms_keyword": "0000"}
 # text → (intent, entities); anything else is not understood
@@ -56,15 +58,14 @@ def default_bot(text: str, intent: str) -> Reply:
 
 
 class ScriptedAgent:
-    """Enough of rasa.core.agent.Agent for the channel: it parses (for the n-best choice)."""
+    """Stands in for the dialogue behind `on_new_message` (it takes the message's text as
+    said: choosing among hypotheses is the server's)."""
 
     def __init__(self, bot: Callable[[str, str], Reply] = default_bot) -> None:
         self.bot = bot
-        self.parsed: List[str] = []
         self.handled: List[UserMessage] = []
 
     async def parse_message(self, text: str) -> dict:
-        self.parsed.append(text)
         intent, entities = NLU.get(text, ("nlu_fallback", []))
         return {
             "text": text,
@@ -94,7 +95,7 @@ def request(
 
 
 def run(turns: VoiceTurns, agent: ScriptedAgent, req: VoiceRequest):
-    return asyncio.run(turns.handle(agent, agent.handle_message, req))
+    return asyncio.run(turns.handle(agent.handle_message, req))
 
 
 class Clock:
@@ -160,29 +161,29 @@ def test_a_turn_goes_to_rasa_as_the_voice_channel(turns, agent) -> None:
     assert not reply.end_session
 
 
-def test_nbest_picks_the_reading_with_the_asked_for_entity(turns, agent) -> None:
-    """Asked for a phone number, the hypothesis that contains one is sent, not the first."""
+def test_every_hypothesis_is_passed_on_and_the_first_is_the_text(turns, agent) -> None:
+    """The n-best list goes to the server as it came (tidied), the first as the message text;
+    the channel chooses nothing."""
     run(turns, agent, request("取消腾讯视频"))
-    hyps = (Hypothesis("要三八", 0.9), Hypothesis("13800138000", 0.4))
-    reply = run(turns, agent, request(hypotheses=hyps))
-    assert agent.handled[-1].text == "13800138000"
-    assert agent.handled[-1].metadata["voice"]["hypothesis_rank"] == 1
-    assert "验证码" in reply.speech.text
-
-
-def test_nbest_without_a_question_prefers_a_recognised_name(turns, agent) -> None:
-    """藤训视频 (no entity) loses to 腾讯视频 (a catalog name), though ASR ranked it first."""
-    hyps = (Hypothesis("嗯，取消藤训视频", 0.7), Hypothesis("取消腾讯视频", 0.6))
+    hyps = (Hypothesis("要三八", 0.9), Hypothesis("13800138000", 0.4), Hypothesis("嗯", 0.1))
     run(turns, agent, request(hypotheses=hyps))
-    assert agent.handled[-1].text == "取消腾讯视频"
-    assert agent.parsed[:2] == ["取消藤训视频", "取消腾讯视频"], "fillers go before parsing"
+    message = agent.handled[-1]
+    assert message.text == "要三八"
+    assert message.metadata[ASR_HYPOTHESES] == [
+        {"text": "要三八", "confidence": 0.9},
+        {"text": "13800138000", "confidence": 0.4},
+    ], "a filler-only reading is nothing heard: dropped"
+    assert message.metadata["voice"] == {"session": session_key("s1")}
 
 
-def test_only_the_first_hypotheses_are_parsed(turns, agent) -> None:
-    """Each parse costs time; the tail of a long list is ignored."""
-    hyps = tuple(Hypothesis(f"噪声{i}", None) for i in range(8))
+def test_fillers_are_tidied_before_passing_on(turns, agent) -> None:
+    """Hesitations and the pauses inside a number read aloud go; the rest is passed as said."""
+    hyps = (Hypothesis("嗯，取消藤训视频", 0.7), Hypothesis("幺三八，零零幺三，八零零零", 0.6))
     run(turns, agent, request(hypotheses=hyps))
-    assert len(agent.parsed) == MAX_PARSED + 1  # + the scripted bot's own parse
+    assert [h["text"] for h in agent.handled[-1].metadata[ASR_HYPOTHESES]] == [
+        "取消藤训视频",
+        "幺三八零零幺三八零零零",
+    ]
 
 
 def test_no_input_reprompts_once_then_ends_with_other_ways(turns, agent) -> None:
@@ -255,6 +256,7 @@ def test_launch_greets_a_new_user(turns, agent) -> None:
     """Opening the skill with nothing said: Rasa's greeting."""
     reply = run(turns, agent, request("", new=True))
     assert agent.handled[-1].text == "/greet"
+    assert ASR_HYPOTHESES not in agent.handled[-1].metadata, "the channel's own payload"
     assert reply.speech.text == "您好，请问有什么可以帮您？"
 
 
@@ -311,7 +313,7 @@ def test_a_failing_handler_is_said_as_busy(turns, agent) -> None:
     async def broken(message: UserMessage) -> None:
         raise RuntimeError("boom")
 
-    reply = asyncio.run(turns.handle(agent, broken, request("取消腾讯视频")))
+    reply = asyncio.run(turns.handle(broken, request("取消腾讯视频")))
     assert reply.speech.text == "系统繁忙，暂时无法回复您，请稍后再试。"
 
 
