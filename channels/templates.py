@@ -122,6 +122,7 @@ IVR_ERROR_MESSAGES = {
     "invalid_confidence": "confidence 必须是0到1之间的数字",
     "missing_digits": "dtmf 事件缺少 digits 字段",
     "invalid_digits": "digits 必须是不超过32位的 0-9、* 或 # 组成的字符串",
+    "invalid_nbest": "nbest 最多10项，每项含字符串 text 和0到1之间的 confidence",
 }
 
 # --- SMS (channels/sms) ---
