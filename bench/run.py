@@ -1,4 +1,4 @@
-"""`python -m bench.run [--only nlu|dialogue|speed|profile|invariants] [--quick]`: benchmark,
+"""`python -m bench.run [--only nlu|dialogue|speed|profile|invariants|inbox] [--quick]`: benchmark,
 then report.
 
 Each part is a module `bench.<part>_bench` with `run(results_dir, quick) -> Path` that writes
@@ -22,7 +22,7 @@ from typing import List, Optional
 
 from bench import report
 
-PARTS = ("nlu", "dialogue", "speed", "profile", "invariants")
+PARTS = ("nlu", "dialogue", "speed", "profile", "invariants", "inbox")
 
 
 def run_part(part: str, results_dir: Path, quick: bool, models_dir: Optional[Path]) -> bool:

@@ -116,8 +116,9 @@ def _new_phrases(keys: Sequence[str], known: Sequence[str]) -> List[int]:
     A new phrase is a Latin word or a run of 2 to 4 characters that no training text holds
     and at least MIN_SHARED distinct texts here do: users saying one thing a new way (扣款协议,
     挂着, quxiao).
-    The phrase in the most texts is taken first (the longer one on a tie), its texts are
-    one group, and so on with what is left.
+    The phrase with the most texts times its length (up to 4: a short Latin word such as
+    "wo" or "le" is a function word, not a new phrase) is taken first, its texts are one
+    group, and so on with what is left.
     """
     seen: set = set()
     for text in known:
@@ -132,7 +133,7 @@ def _new_phrases(keys: Sequence[str], known: Sequence[str]) -> List[int]:
         open_holders = {g: {i for i in held if labels[i] < 0} for g, held in holders.items()}
         best = min(
             (g for g, held in open_holders.items() if len(held) >= MIN_SHARED),
-            key=lambda g: (-len(open_holders[g]), -len(g), g),
+            key=lambda g: (-len(open_holders[g]) * min(len(g), 4), -len(g), g),
             default=None,
         )
         if best is None:

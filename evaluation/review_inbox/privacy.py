@@ -32,8 +32,8 @@ PLACEHOLDER = re.compile(r"〈[^〈〉]{1,4}〉")
 
 _MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
 _STARS = re.compile(r"\*{3,}")
-# core/references.py's shape (TD/RF/RG + date + 6), also when typed with spaces or lower-case.
-_REFERENCE = re.compile(r"(?i)(?:TD|RF|RG)[\s\-]*\d{8}[\s\-]*[0-9A-Z]{6}")
+# core/references.py's shape (TD/RF/RG + date + 6), also typed with spaces, dashes, lower-case.
+_REFERENCE = re.compile(r"(?i)(?:TD|RF|RG)[\s\-]*(?:\d[\s\-]*){8}(?:[0-9A-Z][\s\-]*){5}[0-9A-Z]")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # A token of six or more letters and digits with at least two digits: an order id, a code.
 _CODE_LIKE = re.compile(r"(?<![A-Za-z0-9])(?=(?:[A-Za-z]*\d){2})[A-Za-z0-9\-]{6,}(?![A-Za-z0-9])")
@@ -104,8 +104,9 @@ def _hide_names(text: str) -> str:
 def scrub(text: str) -> str:
     """`text` as a review file may show it: phones, codes, references, long numbers, e-mail
     addresses and people's names replaced by placeholders (membership names are kept)."""
-    text = redact_text(text or "").replace(REDACTED, HIDDEN)
-    text = _REFERENCE.sub(REFERENCE, text)
+    # References first: the redaction rules keep them, and may cut one typed with spaces.
+    text = _REFERENCE.sub(REFERENCE, text or "")
+    text = redact_text(text).replace(REDACTED, HIDDEN)
     text = _EMAIL.sub(EMAIL, text)
     text = _MASKED_PHONE.sub(PHONE, text)
     text = _STARS.sub(NUMBER, text)

@@ -16,6 +16,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
@@ -23,7 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bench.inbox_bench import FAMILIES
 from evaluation.review_inbox.__main__ import main
-from evaluation.review_inbox.privacy import scrub
+from evaluation.review_inbox.privacy import problem, scrub
 from nlu.normalize import normalize
 from tests.unit.store_fixtures import backend_database
 
@@ -274,6 +276,7 @@ def test_a_database_without_events_is_named(tmp_path: Path, capsys) -> None:
         "我的号码是13800138000",
         "一三八 零零一三 八零零零",
         "单号 td20261124k7m2q5",
+        "凭证 TD 2026 1022 7Z3D JT",
         "卡号6222021234567890",
         "验证码：４８２９１３",
         "邮箱 zhang.wei@example.com",
@@ -283,10 +286,57 @@ def test_a_database_without_events_is_named(tmp_path: Path, capsys) -> None:
 )
 def test_scrub_hides_numbers_codes_references_and_names(text: str) -> None:
     shown = scrub(text)
-    assert not re.search(r"[\d０-９]{4}|[一二三四五六七八九零幺]{4}|@|A1B2|王小明", shown), shown
+    assert not re.search(
+        r"[\d０-９]{4}|[一二三四五六七八九零幺]{4}|@|A1B2|王小明|Z3D", shown
+    ), shown
     assert "〈" in shown
 
 
 def test_scrub_keeps_membership_names_and_small_amounts() -> None:
     assert scrub("腾讯视频VIP扣了25块") == "腾讯视频VIP扣了25块"
     assert scrub("我老公开的爱奇艺") == "我老公开的爱奇艺"
+
+
+# Pieces of text a person's details are made of, in every way of writing digits.
+PIECES = st.sampled_from(
+    [
+        "我",
+        "退订",
+        "会员",
+        "号码",
+        " ",
+        "-",
+        "—",
+        "，",
+        "TD",
+        "td",
+        "A",
+        "z",
+        "一",
+        "三",
+        "八",
+        "幺",
+        "零",
+        "两",
+        "０",
+        "１",
+        "９",
+        "@",
+        ".",
+        "先生",
+        "我叫",
+        "王",
+        "*",
+        "[已隐去]",
+        "〈",
+        "〉",
+    ]
+) | st.text(alphabet="0123456789", min_size=1, max_size=12)
+
+
+@given(st.lists(PIECES, max_size=24).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_no_scrubbed_text_holds_what_the_final_check_refuses(text: str) -> None:
+    shown = scrub(text)
+    assert problem(shown) is None, (text, shown)
+    assert not re.search(r"\d{4}", shown)
