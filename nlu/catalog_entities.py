@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -22,7 +22,8 @@ from catalog import Catalog, load_catalog
 from core.phone import COUNTRY_CODE_PATTERN, MOBILE_PATTERN
 from nlu import jieba_words
 from nlu.catalog_tokenizer import catalog_fingerprint
-from nlu.pinyin import SoundIndex, SoundMatch, han_count
+from nlu.pinyin import SoundIndex, han_count
+from nlu.sound_alikes import short_window_counts
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,8 @@ REFERENCE = "reference_number"
 SPACY_DIR = "spacy_pipeline"
 SOUNDS_FILE = "catalog_sounds.json"
 AMBIGUOUS = "ambiguous"  # set on each of several `service` entities read from one sound-alike span
-# One Han character sounds like too many words; two are enough only with a character in common
-# with the product's name or aliases (绿转 → 绿钻, 驴钻 → 绿钻), so that 忙过 is not 芒果 and
-# 有苦 is not 优酷.
+# Names shorter than two Han characters are not indexed: one syllable sounds like too much.
 _MIN_HAN = 2
-_SHORT = 2
 
 # Token shapes after normalisation (spoken digits are already ASCII, groups joined).
 _PHONE = rf"^(?:{COUNTRY_CODE_PATTERN})?{MOBILE_PATTERN}$"  # the core parser's own shapes
@@ -104,22 +102,31 @@ def sound_index(catalog: Catalog) -> SoundIndex:
 
 
 def product_characters(catalog: Catalog) -> Dict[str, str]:
-    """Each product's characters in its name and aliases (for the short-window check); not in
+    """Each product's characters in its name and aliases (for the two-character check); not in
     its misspellings, which are often common words (忙果TV would let 忙过 through)."""
     return {
-        product.name: "".join(sorted({c for form in (product.name, *product.aliases) for c in form}))
+        product.name: "".join(sorted(set("".join((product.name, *product.aliases)))))
         for product in catalog.products
     }
 
 
 def sound_alike_services(
-    text: str, index: SoundIndex, characters: Dict[str, str], taken: List[Any]
+    text: str,
+    index: SoundIndex,
+    characters: Dict[str, str],
+    taken: List[Any],
+    bounds: Callable[[], Set[int]],
 ) -> List[Dict[str, Any]]:
     """`service` entities for the windows of `text` that sound like a catalog name; several
-    candidates for one window come back as one entity each, all marked ambiguous."""
+    candidates for one window come back as one entity each, all marked ambiguous. `bounds`
+    gives the sentence's word boundaries (for two-character windows, nlu/sound_alikes.py)."""
     entities: List[Dict[str, Any]] = []
     for match in index.find(text, taken):
-        candidates = [v for v in match.values if _plausible(match, characters.get(v, ""))]
+        candidates = [
+            value
+            for value in match.values
+            if short_window_counts(text, match.start, match.end, characters.get(value, ""), bounds)
+        ]
         for value in candidates:
             entity = {
                 "entity": SERVICE,
@@ -132,13 +139,6 @@ def sound_alike_services(
                 entity[AMBIGUOUS] = True
             entities.append(entity)
     return entities
-
-
-def _plausible(match: SoundMatch, characters: str) -> bool:
-    """A window of two Han characters must share one with the product's names."""
-    if han_count(match.heard) > _SHORT:
-        return True
-    return any(char in characters for char in match.heard if han_count(char))
 
 
 def sounds_of(catalog: Catalog) -> Dict[str, Any]:
@@ -275,6 +275,9 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         ]
         # Sound-alikes only where no character match (of any label) already is.
         taken = [(e["start"], e["end"]) for e in entities]
-        entities += sound_alike_services(text, self._index, self._sounds["characters"], taken)
+        bounds = lambda: {t.idx for t in doc} | {t.idx + len(t.text) for t in doc}  # noqa: E731
+        entities += sound_alike_services(
+            text, self._index, self._sounds["characters"], taken, bounds
+        )
         entities.sort(key=lambda e: (e["start"], e["end"]))
         return self.add_extractor_name(entities)

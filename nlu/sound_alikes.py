@@ -9,7 +9,7 @@ the same way, so the classifier learns what it will be shown.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,10 +19,10 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.pinyin import SoundIndex, han_count
+from nlu.pinyin import SoundIndex
 
-# Words whose meaning decides the intent. Not listed: 解约 (节约 "save money" sounds the same),
-# 验证码 (重新验证吗 sounds the same), 关掉 / 停掉 (关 and 管, 停 and 挺: common words either way).
+# Words whose meaning decides the intent. Not listed where a common phrase sounds the same:
+# 解约 (节约 "save money"), 验证码 (重新验证吗), 手机号 (手机好卡).
 DOMAIN_WORDS: Tuple[str, ...] = (
     "取消",
     "退订",
@@ -39,11 +39,79 @@ DOMAIN_WORDS: Tuple[str, ...] = (
     "退费",
     "订阅",
     "关闭",
+    "关掉",
     "开通",
+    "自动",
+    "查询",
+    "人工",
+    "客服",
 )
-# A two-character window must keep one character of the word (取销, 去消, 续废, 包悦), so that
-# common words that merely sound alike (去笑 is not 取消) stay what they are.
-_SHORT = 2
+# Two characters sound like too many things, so a window that short counts only when it is no
+# common word of its own (克服 is not 客服, 取笑 not 取消) and keeps a character of the word
+# (取销, 续废 → 续费; 绿转 → 绿钻). A membership name may also be heard with no character right
+# (嘿交 → 黑胶) when the window starts and ends where the sentence's words do and the dictionary
+# knows it neither as a word, nor as the start of one, nor inside a longer one around it (忙过 in
+# 忙过头 ends inside 过头, 有苦 starts 有苦难言: neither is 芒果 or 优酷); an intent word may not
+# (去笑 in 我去笑了 stays).
+SHORT = 2
+COMMON_WORD_FREQUENCY = 50  # jieba's dictionary count from which a word is a word of its own
+
+
+def common_word(word: str) -> bool:
+    """Whether `word` is in jieba's dictionary often enough to be meant as written."""
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(word, 0) >= COMMON_WORD_FREQUENCY
+
+
+def short_window_counts(
+    text: str,
+    start: int,
+    end: int,
+    meant: str,
+    bounds: Optional[Callable[[], Set[int]]] = None,
+) -> bool:
+    """Whether the window text[start:end] may be read as `meant` (the characters of the word
+    or name it sounds like); with `bounds` (the sentence's word boundaries, computed only when
+    needed) a window that keeps no character counts when it is a word of its own there."""
+    heard = text[start:end]
+    if len(heard) > SHORT:
+        return True
+    if common_word(heard):
+        return False
+    if set(heard) & set(meant):
+        return True
+    if bounds is None:
+        return False
+    edges = bounds()
+    return (
+        start in edges
+        and end in edges
+        and not known_prefix(heard)
+        and not inside_longer_word(text, start, end)
+    )
+
+
+def known_prefix(word: str) -> bool:
+    """Whether jieba's dictionary has `word`, as a word or as the start of one (有苦: 有苦难言)."""
+    import jieba
+
+    jieba.dt.check_initialized()
+    return word in jieba.dt.FREQ
+
+
+def inside_longer_word(text: str, start: int, end: int, longest: int = 6) -> bool:
+    """Whether a dictionary word of `text` longer than the window covers it (有苦 in 有苦说不出)."""
+    import jieba
+
+    jieba.dt.check_initialized()
+    frequencies = jieba.dt.FREQ
+    for left in range(max(0, end - longest), start + 1):
+        for right in range(end, min(len(text), left + longest) + 1):
+            if right - left > end - start and frequencies.get(text[left:right], 0) > 0:
+                return True
+    return False
 
 
 def word_index(words: Tuple[str, ...] = DOMAIN_WORDS) -> SoundIndex:
@@ -63,7 +131,7 @@ def restore_words(text: str, index: SoundIndex) -> str:
         word = match.values[0]
         if match.heard == word or len(word) != len(match.heard):
             continue
-        if han_count(match.heard) <= _SHORT and not set(match.heard) & set(word):
+        if not short_window_counts(text, match.start, match.end, word):
             continue
         chars[match.start : match.end] = word
     return "".join(chars)

@@ -28,9 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def extractor_for(catalog) -> CatalogEntityExtractor:
     """An extractor with the ruler and the sound index of `catalog`, as training builds them."""
-    return CatalogEntityExtractor(
-        {}, None, None, build_pipeline(catalog), None, sounds_of(catalog)
-    )
+    return CatalogEntityExtractor({}, None, None, build_pipeline(catalog), None, sounds_of(catalog))
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +65,15 @@ def services(extractor: CatalogEntityExtractor, text: str) -> List[Tuple[str, st
         ("视频彩灵", "视频彩铃", "视频彩灵"),
         ("退订女钻", "QQ音乐绿钻", "女钻"),
         ("我不要彩宁了", "视频彩铃", "彩宁"),
-        # Two characters: one of them is the name's (驴钻, 绿专 → 绿钻; 茫果 → 芒果).
+        # Two characters: one of them is the name's (驴钻, 绿专 → 绿钻; 茫果 → 芒果) ...
         ("驴钻关掉", "QQ音乐绿钻", "驴钻"),
         ("取消绿专", "QQ音乐绿钻", "绿专"),
         ("茫果的自动续费", "芒果TV会员", "茫果"),
+        # ... or none, when the window is a word of the sentence that the dictionary does not know.
+        ("嘿交不想续了", "网易云音乐黑胶VIP", "嘿交"),
+        ("我那个材陵", "视频彩铃", "材陵"),
+        # More than two characters: the sound alone (letters stand for themselves).
+        ("把盲国tv的续费关了", "芒果TV会员", "盲国tv"),
         # Letters stand for themselves inside a sound-alike name.
         ("扣扣音月的会员", "QQ音乐绿钻", "扣扣音月"),
     ],
@@ -83,8 +86,8 @@ def test_a_sound_alike_name_is_the_product(extractor, text, value, surface) -> N
 @pytest.mark.parametrize(
     "text",
     [
-        "我最近忙过头了",  # mang guo, but no character of 芒果
-        "有苦说不出",  # you ku, but no character of 优酷
+        "我最近忙过头了",  # mang guo, but 忙过 ends inside the word 过头
+        "有苦说不出",  # you ku, but 有苦 starts a dictionary word (有苦难言)
         "我去笑了",
         "你的视频挺好看",  # 视频 alone is no membership
         "彩",  # one character sounds like too much
@@ -149,7 +152,7 @@ def test_two_products_with_one_sound_are_both_offered_as_ambiguous(tmp_path) -> 
     assert all(e[AMBIGUOUS] is True for e in found)
     assert {(e["start"], e["end"]) for e in found} == {(2, 6)}
     # Written with the characters of one of them, it is that one and not ambiguous.
-    (exact,) = [e for e in ambiguous.extract("取消星控视频") if e["entity"] == "service"]
+    (exact,) = (e for e in ambiguous.extract("取消星控视频") if e["entity"] == "service")
     assert exact["value"] == "星控视频会员" and AMBIGUOUS not in exact
 
 

@@ -29,6 +29,8 @@ INDEX = word_index()
         ("关必自动续费", "关闭自动续费"),
         ("开了哪些会园", "开了哪些会员"),
         ("我要退宽", "我要退款"),
+        ("转人攻", "转人工"),
+        ("帮我茶询一下", "帮我查询一下"),
     ],
 )
 def test_a_sound_alike_of_an_intent_word_becomes_the_word(heard, meant) -> None:
@@ -40,8 +42,10 @@ def test_a_sound_alike_of_an_intent_word_becomes_the_word(heard, meant) -> None:
     "text",
     [
         "我去笑了",  # qu xiao, but no character of 取消
+        "别取笑我",  # a common word of its own
         "为了节约点钱",  # 解约 is not listed: 节约 is a word of its own
         "还要重新验证吗",  # 验证码 is not listed
+        "克服困难",  # a word of its own
         "13800138000",
         "",
     ],
