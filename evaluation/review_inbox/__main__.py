@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import List, Optional
 
-from evaluation.review_inbox.collect import DEFAULT_BELOW
+from evaluation.review_inbox.collect import DEFAULT_BELOW, DEFAULT_REPHRASE_BELOW
 from evaluation.review_inbox.grouping import DEFAULT_DISTANCE
 from evaluation.review_inbox.inbox import DEFAULT_TOP
 from evaluation.review_inbox.merge import ROOT
@@ -31,7 +31,7 @@ def _since(value: str) -> float:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use 2026-12-01)") from None
-    if isinstance(moment, date) and moment.tzinfo is None:
+    if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_BELOW,
         help="confidence under which a turn counts as not understood",
+    )
+    collect.add_argument(
+        "--rephrase-below",
+        type=float,
+        default=DEFAULT_REPHRASE_BELOW,
+        help="confidence under which a try right after a misunderstanding is shown",
     )
     collect.add_argument(
         "--distance",
@@ -85,7 +91,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                 raise InboxError(f"name the tracker store: --db-url URL or ${URL_VARIABLE}")
             if args.top < 1:
                 raise InboxError("--top must be at least 1")
-            result = collect_review(url, args.out, args.since, args.top, args.below, args.distance)
+            result = collect_review(
+                url,
+                args.out,
+                args.since,
+                args.top,
+                args.below,
+                args.distance,
+                rephrase_below=args.rephrase_below,
+            )
             print(result.render())
             print(f"review file: {args.out} (fill in `intent:` or `discard: true`, then merge)")
         else:
