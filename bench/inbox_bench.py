@@ -1,7 +1,7 @@
 """Review inbox benchmark: does the loop from misunderstood turns to training data work?
 
-Plants families of unseen phrasings (hand-written here, one new way of saying one intent
-each) among ordinary turns, logs them through the shipped model into a SQL tracker store
+Plants families of unseen phrasings (bench/inbox_families.py, one new way of saying one
+intent each) among ordinary turns, logs them through the shipped model into a SQL tracker store
 shaped as Rasa's, collects the review file (evaluation/review_inbox), labels each group as an
 operator would (a group is given the intent of the family most of its examples come from;
 groups of ordinary turns are discarded), merges into a copy of data/nlu, retrains the NLU
@@ -17,77 +17,23 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench.inbox_families import FAMILIES, LOGGED, SEED, split_families
+from bench.inbox_simulation import (
+    CORRECTION,
+    GIVE_UP_EVERY,
+    HANDOFF,
+    RETRIES,
+    conversations,
+    fill_store,
+    review_as_operator,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
-SEED = 20261206
-# Examples of each family written to the log; the rest are the fresh samples.
-LOGGED = 7
-# intent, then the family's phrasings (a new word or turn of phrase shared by all of them).
-FAMILIES: Dict[str, Tuple[str, List[str]]] = {
-    # A contract word the training data never uses (the model reads it as a legal question).
-    "扣款协议": (
-        "cancel_subscription",
-        ["把扣款协议解除掉", "扣款协议我不签了", "解除那个扣款协议", "扣款协议给我撤销",
-         "我要撤掉自动扣款协议", "视频会员的扣款协议解掉", "扣款协议能不能解除",
-         "帮我解除扣款协议吧", "那个扣款协议撤了", "扣款协议不要了解除它",
-         "音乐会员扣款协议解除一下", "请解除我的扣款协议"],
-    ),
-    # Pinyin typed without choosing characters (a feature phone, a hurried SMS).
-    "quxiao": (
-        "cancel_subscription",
-        ["quxiao huiyuan", "wo yao quxiao zidong xufei", "bang wo quxiao", "quxiao baoyue",
-         "quxiao vip", "zenme quxiao", "kuaidian quxiao", "quxiao tengxun", "quxiao le ba",
-         "quxiao aiqiyi", "mashang quxiao", "quxiao xufei"],
-    ),
-    "chaxun": (
-        "check_subscription",
-        ["chaxun huiyuan", "wo de huiyuan chaxun", "chaxun wo de baoyue", "bang wo chaxun",
-         "chaxun yixia", "chaxun dingyue", "chaxun kaitong de", "xiang chaxun huiyuan",
-         "chaxun zidong xufei", "chaxun quanbu", "kuaidian chaxun", "chaxun wo kaile sha"],
-    ),
-    "kouqian": (
-        "report_unexpected_charge",
-        ["zenme you kouqian le", "mingmiao kouqian", "bei kouqian le", "luan kouqian",
-         "kouqian bu zhidao", "wei shenme kouqian", "you kouqian", "tou tou kouqian",
-         "kouqian le ya", "shui kouqian le", "kouqian tai duo", "zai kouqian le"],
-    ),
-    # English, from a user who does not write Chinese.
-    "memberships": (
-        "check_subscription",
-        ["what memberships do I have", "show me my memberships", "list my memberships",
-         "which memberships are active", "do I have any memberships", "check my memberships",
-         "what memberships am I paying for", "tell me my memberships",
-         "any active memberships on my number", "my memberships please", "show all memberships",
-         "how many memberships do I have"],
-    ),
-}  # fmt: skip
-# How a simulated user tries again after each kind of failure (parsed by the model too).
-CORRECTION = "不是这个意思"
-HANDOFF = "转人工"
-RETRIES = {
-    "cancel_subscription": "取消自动续费",
-    "check_subscription": "查一下我开了哪些会员",
-    "report_unexpected_charge": "怎么还在扣我钱",
-}
-# Every third misunderstood user gives up and asks for a person instead of trying again.
-GIVE_UP_EVERY = 3
 TOP = 10
 TARGET = 0.90
-
-
-def split_families(seed: int = SEED) -> Tuple[List[Tuple[str, str, str]], List[Tuple[str, str]]]:
-    """(family, intent, text) to log, and (intent, text) fresh samples, per family shuffled."""
-    rng = random.Random(seed)
-    logged, fresh = [], []
-    for name, (intent, texts) in FAMILIES.items():
-        order = list(texts)
-        rng.shuffle(order)
-        logged += [(name, intent, text) for text in order[:LOGGED]]
-        fresh += [(intent, text) for text in order[LOGGED:]]
-    return logged, fresh
 
 
 def held_out_files() -> List[Path]:
@@ -164,104 +110,6 @@ def parse_and_score(model: Path, texts: List[str], files: Dict[str, Path], log: 
     named = [(name, str(path)) for name, path in files.items()]
     with ProcessPoolExecutor(1, context, initializer=_log_to, initargs=(str(log),)) as pool:
         return pool.submit(_parse_and_score, str(model), texts, named).result()
-
-
-def conversations(
-    utterances: Sequence[Tuple[str, str]], parses: Dict[str, Dict], seed: int = SEED
-) -> Dict[str, List]:
-    """Tracker events of one conversation per (intent, text), as the bot would have run it.
-
-    The model's parse decides: a fallback gets the bot's rephrase request, a wrong intent an
-    answer the user corrects (不是这个意思); then the user tries again the usual way or, every
-    GIVE_UP_EVERY-th time, asks for a person. A right parse gets an answer and ends there.
-    """
-    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-
-    def user(text: str, at: float) -> UserUttered:
-        parse = parses[text]
-        return UserUttered(
-            text, parse.get("intent"), parse.get("entities"), parse_data=parse, timestamp=at
-        )
-
-    def bot(response: str, at: float, not_understood: bool = False) -> List:
-        metadata = {
-            "utter_action": response,
-            "next": {"expects": None, "not_understood": not_understood},
-        }
-        return [
-            ActionExecuted(response, timestamp=at),
-            BotUttered("……", metadata=metadata, timestamp=at),
-            ActionExecuted("action_listen", timestamp=at),
-        ]
-
-    out: Dict[str, List] = {}
-    misses = 0
-    at = time.time() - 86_400
-    rng = random.Random(seed)
-    for n, (intent, text) in enumerate(utterances):
-        at += rng.uniform(30, 300)
-        events = [ActionExecuted("action_listen", timestamp=at), user(text, at)]
-        got = (parses[text].get("intent") or {}).get("name")
-        if got == intent:
-            events += bot("utter_answer", at)
-        else:
-            if got == "nlu_fallback":
-                events.insert(2, ActionExecuted("action_handle_fallback", timestamp=at))
-                events += bot("utter_rephrase", at, not_understood=True)
-            else:
-                events += bot("utter_answer", at)
-                events += [user(CORRECTION, at + 5), *bot("utter_how_can_help", at + 5)]
-            misses += 1
-            if misses % GIVE_UP_EVERY == 0 or intent not in RETRIES:
-                events += [
-                    user(HANDOFF, at + 10),
-                    ActionExecuted("action_handoff", timestamp=at + 10),
-                ]
-            else:
-                events += [user(RETRIES[intent], at + 10), *bot("utter_answer", at + 10)]
-        out[f"bench-{n:04d}"] = events
-    return out
-
-
-def fill_store(url: str, conversations_: Dict[str, List]) -> None:
-    """Saves the conversations through Rasa's SQLTrackerStore (its own schema)."""
-    import asyncio
-
-    from rasa.core.tracker_store import SQLTrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    store = SQLTrackerStore(domain=Domain.empty(), host=url)
-    try:
-        for sender, events in conversations_.items():
-            asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
-    finally:
-        store.engine.dispose()
-
-
-def review_as_operator(review: Path, truth: Dict[str, str], families: Dict[str, str]) -> Dict:
-    """Labels the review file as an operator would: a group whose examples mostly come from
-    one family gets that family's intent (lines of other intents deleted); others discarded.
-    Returns, per family, the ids of the groups holding its examples and its rank."""
-    import yaml
-
-    document = yaml.safe_load(review.read_text(encoding="utf-8"))
-    found: Dict[str, List[Tuple[int, str, float]]] = {name: [] for name in FAMILIES}
-    for rank, group in enumerate(document["groups"], start=1):
-        names = Counter(families[e] for e in group["examples"] if e in families)
-        for name, count in names.items():
-            found[name].append((rank, group["id"], count / len(group["examples"])))
-        top = names.most_common(1)
-        if top and top[0][1] * 2 >= len(group["examples"]):
-            intent = FAMILIES[top[0][0]][0]
-            group["intent"] = intent
-            group["examples"] = [e for e in group["examples"] if truth.get(e) == intent]
-        else:
-            group["discard"] = True
-    review.write_text(
-        yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    return found
 
 
 def train_nlu(data: Path, out: Path, log: Path) -> Tuple[Path, float]:
@@ -364,6 +212,15 @@ def _label(path: Path) -> str:
     return path.stem if path.parent == ROOT / "tests" else f"shared/{path.stem}"
 
 
+def _not_lower(before: Dict, after: Dict, held: List[List[Any]]) -> bool:
+    """Whether every held-out file has as many intents right, and an entity F1 as high."""
+    return all(
+        after["scores"][name]["intent_correct"] >= before["scores"][name]["intent_correct"]
+        and after["scores"][name]["entity_f1"] >= before["scores"][name]["entity_f1"] - 1e-9
+        for name, *_ in held
+    )
+
+
 def _section(
     collected: Any,
     found: Dict,
@@ -404,11 +261,7 @@ def _section(
         )
     fresh_after = after["scores"]["fresh"]["intent_accuracy"] if after else None
     held = [row for row in scores if row[0] != "fresh"]
-    not_lower = after is not None and all(
-        after["scores"][n]["intent_correct"] >= before["scores"][n]["intent_correct"]
-        and after["scores"][n]["entity_f1"] >= before["scores"][n]["entity_f1"] - 1e-9
-        for n, *_ in held
-    )
+    verdict = "–" if after is None else "yes" if _not_lower(before, after, held) else "no"
     notes = [
         f"{len(FAMILIES)} planted families of unseen phrasings ({LOGGED} logged each, the rest "
         f"fresh), among {len(_holdout_examples())} ordinary turns (tests/nlu_holdout.yml), "
@@ -420,7 +273,7 @@ def _section(
         f"Merged {sum(merged.written.values())} examples; left out as evaluation utterances: "
         f"{len(merged.in_evaluation)}, already known: {merged.already_known}.",
         f"Fresh samples after retraining: {fresh_after if fresh_after is not None else '–'} "
-        f"(target ≥ {TARGET}); held-out files no lower: {'yes' if not_lower else 'no'}."
+        f"(target ≥ {TARGET}); held-out files no lower: {verdict}."
         + (" Quick run: no retraining." if quick else ""),
         f"Run time {seconds:.0f} s (retraining {train_seconds or 0:.0f} s).",
     ]

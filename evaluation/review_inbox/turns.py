@@ -70,24 +70,26 @@ def _next(bot_metadata: Dict[str, Any]) -> Dict[str, Any]:
 def conversation_turns(events: Iterable[StoredEvent]) -> Iterator[List[Turn]]:
     """The typed turns of each conversation in `events` (ordered by conversation), in order.
 
-    Button payloads (`/affirm`) are not typed text and are left out, as are empty messages.
+    Button payloads (`/affirm`) are not typed text and are left out, as are empty messages
+    (and the actions in answer to them are nobody's).
     """
     current: Optional[str] = None
     turns: List[Turn] = []
+    last: Optional[Turn] = None
     bot: Dict[str, Any] = {}
     for event in events:
         if event.conversation != current:
             if turns:
                 yield turns
-            current, turns, bot = event.conversation, [], {}
+            current, turns, last, bot = event.conversation, [], None, {}
         data = event.data
         if event.type_name == "bot":
             metadata = data.get("metadata")
             bot = metadata if isinstance(metadata, dict) else {}
         elif event.type_name == "action":
             name = data.get("name")
-            if turns and name and name != "action_listen":
-                turns[-1].actions_after.append(name)
+            if last is not None and name and name != "action_listen":
+                last.actions_after.append(name)
         elif event.type_name == "user":
             text = (data.get("text") or "").strip()
             parse_data = data.get("parse_data") or {}
@@ -104,7 +106,9 @@ def conversation_turns(events: Iterable[StoredEvent]) -> Iterator[List[Turn]]:
                 bot_expects=_next(bot).get("expects"),
                 bot_not_understood=_next(bot).get("not_understood") is True,
             )
-            if text and not text.startswith("/"):
+            typed = bool(text) and not text.startswith("/")
+            last = turn if typed else None
+            if typed:
                 turns.append(turn)
             bot = {}
     if turns:

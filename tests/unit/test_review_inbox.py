@@ -23,9 +23,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bench.inbox_bench import FAMILIES
+from bench.inbox_families import FAMILIES
 from evaluation.review_inbox.__main__ import main
+from evaluation.review_inbox.collect import collect
 from evaluation.review_inbox.privacy import problem, scrub
+from evaluation.review_inbox.store import StoredEvent
+from evaluation.review_inbox.turns import conversation_turns
 from nlu.normalize import normalize
 from tests.unit.store_fixtures import backend_database
 
@@ -340,3 +343,68 @@ def test_no_scrubbed_text_holds_what_the_final_check_refuses(text: str) -> None:
     shown = scrub(text)
     assert problem(shown) is None, (text, shown)
     assert not re.search(r"\d{4}", shown)
+
+
+def _events(*steps: tuple) -> List[StoredEvent]:
+    """Stored events of one conversation from (kind, ...) steps."""
+    out = []
+    for step in steps:
+        if step[0] == "user":
+            _, text, intent, confidence = step
+            data = {"text": text, "parse_data": _parse(text, intent, confidence)}
+        elif step[0] == "bot":
+            data = {"metadata": {"utter_action": step[1], "next": {"expects": step[2]}}}
+        else:
+            data = {"name": step[1]}
+        out.append(StoredEvent("c", step[0], float(len(out)), data))
+    return out
+
+
+def _reasons(*steps: tuple) -> Dict[str, List[str]]:
+    turns = list(conversation_turns(_events(*steps)))
+    return {item.turn.text: item.reasons for item in collect(turns)}
+
+
+def test_a_person_asked_for_by_button_is_not_the_previous_turns_answer() -> None:
+    assert (
+        _reasons(
+            ("user", "我要退订", "cancel_subscription", 0.99),
+            ("bot", "utter_offer_human", "yes_no"),
+            ("user", "/affirm", "affirm", 1.0),
+            ("action", "action_handoff"),
+        )
+        == {}
+    )
+
+
+def test_a_no_to_a_yes_no_question_is_an_answer_not_a_correction() -> None:
+    answered = (
+        ("user", "这个会员是我的吗", "check_subscription", 0.99),
+        ("bot", "utter_ask_is_holder", "yes_no"),
+        ("user", "不是", "deny", 0.99),
+    )
+    assert _reasons(*answered) == {}
+    told = (
+        ("user", "扣款合同撕了", "ask_legal_rights", 0.99),
+        ("bot", "utter_legal_rights", None),
+        ("user", "不是", "deny", 0.99),
+        ("bot", "utter_how_can_help", None),
+        ("user", "hao ba zhuan rengong", "request_human", 0.7),
+        ("action", "action_handoff"),
+    )
+    assert _reasons(*told) == {
+        "扣款合同撕了": ["corrected"],
+        "hao ba zhuan rengong": ["rephrase", "handoff"],
+    }
+
+
+def test_an_unsure_try_after_the_fallback_is_shown_a_sure_one_is_not() -> None:
+    steps = (
+        ("user", "kouqian le", "nlu_fallback", 0.45),
+        ("action", "action_handle_fallback"),
+        ("bot", "utter_rephrase", None),
+        ("user", "bei kou qian", "check_subscription", 0.7),
+        ("bot", "utter_rephrase", None),
+        ("user", "怎么还在扣我钱", "report_unexpected_charge", 0.99),
+    )
+    assert _reasons(*steps) == {"kouqian le": ["fallback"], "bei kou qian": ["rephrase"]}

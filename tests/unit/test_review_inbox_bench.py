@@ -11,6 +11,8 @@ import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bench import inbox_bench as bench
+from bench import inbox_families as families
+from bench import inbox_simulation as simulation
 from evaluation.review_inbox.inbox import collect_review
 from evaluation.review_inbox.merge import REVIEWED_FILE, merge
 
@@ -23,24 +25,24 @@ def _parse(intent: str, confidence: float) -> Dict:
 
 
 def test_the_bench_loop_recovers_every_family_and_merges_it(tmp_path: Path) -> None:
-    logged, fresh = bench.split_families()
-    assert len(logged) == bench.LOGGED * len(bench.FAMILIES)
+    logged, fresh = families.split_families()
+    assert len(logged) == families.LOGGED * len(families.FAMILIES)
     assert not {t for _, t in fresh} & {t for _, _, t in logged}
     ordinary = [("cancel_subscription", "取消腾讯视频会员"), ("greet", "你好")] * 20
     utterances = [(intent, text) for _, intent, text in logged] + ordinary
     parses = {text: _parse(intent, 0.99) for intent, text in ordinary}
     for n, (_, _, text) in enumerate(logged):  # wrong with confidence, or the fallback
         parses[text] = _parse("nlu_fallback", 0.45) if n % 4 == 0 else _parse("ask_legal_rights", 1)
-    for text in [bench.CORRECTION, bench.HANDOFF, *bench.RETRIES.values()]:
-        parses[text] = _parse("deny" if text == bench.CORRECTION else "request_human", 0.99)
-    for intent, text in bench.RETRIES.items():
+    for text in [simulation.CORRECTION, simulation.HANDOFF, *simulation.RETRIES.values()]:
+        parses[text] = _parse("deny" if text == simulation.CORRECTION else "request_human", 0.99)
+    for intent, text in simulation.RETRIES.items():
         parses[text] = _parse(intent, 0.99)
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    bench.fill_store(url, bench.conversations(utterances, parses))
+    simulation.fill_store(url, simulation.conversations(utterances, parses))
     review = tmp_path / "review.yml"
     collect_review(url, review, top=50)
     truth = {text: intent for intent, text in utterances}
-    found = bench.review_as_operator(review, truth, {t: n for n, _, t in logged})
+    found = simulation.review_as_operator(review, truth, {t: n for n, _, t in logged})
     for name, holders in found.items():
         assert len(holders) == 1 and holders[0][0] <= bench.TOP, (name, holders)
     labelled = yaml.safe_load(review.read_text(encoding="utf-8"))["groups"]
