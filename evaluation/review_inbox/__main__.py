@@ -1,6 +1,6 @@
 """`python -m evaluation.review_inbox collect|merge`: the review inbox's command line.
 
-    collect --db-url URL --out review.yml [--since DATE] [--top N]
+    collect --db-url URL | --endpoints FILE --out review.yml [--since DATE] [--top N]
     merge review.yml [--into data/nlu] [--dry-run]
 
 Exit status: 0 done, 2 an operator's error (bad URL, no events table, a review file not
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     collect = commands.add_parser("collect", help="write a review file from the tracker store")
     collect.add_argument("--db-url", help=f"the SQL tracker store (default: ${URL_VARIABLE})")
+    collect.add_argument(
+        "--endpoints", type=Path, help="or read the SQL tracker store an endpoints file names"
+    )
     collect.add_argument("--out", type=Path, required=True, help="the review file to write")
     collect.add_argument("--since", type=_since, help="only conversations active since (UTC)")
     collect.add_argument("--top", type=int, default=DEFAULT_TOP, help="groups to write")
@@ -79,6 +82,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store_url(args: argparse.Namespace) -> str:
+    """The tracker store's URL: --db-url, the SQL store an endpoints file configures (the
+    redacting wrapper looked through, ${VARS} expanded), or $TRACKER_STORE_URL."""
+    if args.db_url:
+        return args.db_url
+    if args.endpoints:
+        from core.store.errors import TrackerStoreError
+        from core.store.tracker_retention import tracker_url_from_endpoints
+
+        try:
+            url = tracker_url_from_endpoints(args.endpoints)
+        except TrackerStoreError as exc:
+            raise InboxError(str(exc)) from exc
+        if not url:
+            raise InboxError(f"{args.endpoints} keeps the tracker store in memory: nothing to read")
+        return url
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        raise InboxError(
+            f"name the tracker store: --db-url URL, --endpoints FILE or ${URL_VARIABLE}"
+        )
+    return url
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs one command; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -86,9 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "collect":
             from evaluation.review_inbox.inbox import collect_review
 
-            url = args.db_url or os.environ.get(URL_VARIABLE)
-            if not url:
-                raise InboxError(f"name the tracker store: --db-url URL or ${URL_VARIABLE}")
+            url = _store_url(args)
             if args.top < 1:
                 raise InboxError("--top must be at least 1")
             result = collect_review(

@@ -408,3 +408,26 @@ def test_an_unsure_try_after_the_fallback_is_shown_a_sure_one_is_not() -> None:
         ("user", "怎么还在扣我钱", "report_unexpected_charge", 0.99),
     )
     assert _reasons(*steps) == {"kouqian le": ["fallback"], "bei kou qian": ["rephrase"]}
+
+
+def test_the_store_can_be_named_by_an_endpoints_file(sqlite_tracker: str, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text(
+        "tracker_store:\n  type: redaction.tracker_store.RedactingTrackerStore\n  store:\n"
+        f"    type: sql\n    dialect: sqlite\n    db: {sqlite_tracker.removeprefix('sqlite:///')}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "review.yml"
+    assert main(["collect", "--endpoints", str(endpoints), "--out", str(out)]) == 0
+    assert yaml.safe_load(out.read_text(encoding="utf-8"))["conversations_read"] == 115
+
+
+def test_an_endpoints_file_without_a_sql_store_is_named(tmp_path: Path, capsys) -> None:
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text("tracker_store:\n  type: redis\n", encoding="utf-8")
+    out = str(tmp_path / "review.yml")
+    assert main(["collect", "--endpoints", str(endpoints), "--out", out]) == 2
+    assert "not Rasa's SQL store" in capsys.readouterr().err
+    endpoints.write_text("nlg:\n  type: x\n", encoding="utf-8")
+    assert main(["collect", "--endpoints", str(endpoints), "--out", out]) == 2
+    assert "in memory" in capsys.readouterr().err
