@@ -15,7 +15,7 @@ from actions.memberships import active_choices, product_code
 from actions.runtime import Runtime, get_runtime
 from actions.selection import parse_choice
 from actions.sms_consent import SMS_CHANNEL, read_sms_confirmation
-from actions.turn import latest_entities, latest_intent, named_services
+from actions.turn import heard_ambiguously, latest_entities, latest_intent, named_services
 from actions.verification import VerificationSlots, pending_phone, verified_phone
 from core.statuses import SubscriptionStatus
 from core.store.errors import StoreUnavailable
@@ -115,10 +115,17 @@ def select(picked: list, dispatcher: CollectingDispatcher, runtime: Runtime) -> 
 
 
 def select_by_names(
-    names: List[str], phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
+    names: List[str],
+    phone: str,
+    dispatcher: CollectingDispatcher,
+    runtime: Runtime,
+    ambiguous: bool = False,
 ) -> Dict[str, Any]:
-    """Selects the named memberships; a name the holder does not have is said and listed."""
+    """Selects the named memberships; a name the holder does not have is said and listed.
+    `ambiguous`: the names are the candidates of one sound-alike, not several memberships."""
     subs = runtime.store.subscriptions(phone)
+    if ambiguous:
+        return select_sound_alike(names, subs, dispatcher, runtime)
     picked = []
     for name in names:
         code = product_code(name, runtime)
@@ -135,13 +142,28 @@ def select_by_names(
     return select(picked, dispatcher, runtime)
 
 
+def select_sound_alike(
+    names: List[str], subs: list, dispatcher: CollectingDispatcher, runtime: Runtime
+) -> Dict[str, Any]:
+    """Several memberships sound like the name heard: the one the holder has active is meant;
+    with none or more than one, the holder picks from the list: nothing is guessed."""
+    codes = {product_code(name, runtime) for name in names}
+    active = [s for s in subs if s.status == SubscriptionStatus.ACTIVE]
+    meant = [s for s in active if s.product_code in codes]
+    if len(meant) == 1:
+        return select(meant, dispatcher, runtime)
+    if not active:
+        return {"subscription_id": None, "selection_note": "none_active", "service": None}
+    return {"subscription_id": None, "cancel_confirmed": None, "service": None}
+
+
 def resolve_after_verification(
     tracker: Tracker, phone: str, dispatcher: CollectingDispatcher, runtime: Runtime
 ) -> Dict[str, Any]:
     """Once the holder is known: the named membership, the only one, or a list to choose from."""
     names = latest_entities(tracker, "service") or named_services(tracker)
     if names:
-        return select_by_names(names, phone, dispatcher, runtime)
+        return select_by_names(names, phone, dispatcher, runtime, heard_ambiguously(tracker))
     choices = active_choices(runtime, phone)
     if not choices:
         return {"selection_note": "none_active"}
@@ -202,11 +224,14 @@ class ValidateCancelForm(VerificationSlots, FormValidationAction):
         try:
             if names:
                 current_sub = runtime.store.subscription(int(current)) if current else None
-                if current_sub and [current_sub.product_code] == [
-                    product_code(name, runtime) for name in names
-                ]:
+                codes = [product_code(name, runtime) for name in names]
+                ambiguous = heard_ambiguously(tracker)
+                if current_sub and (
+                    [current_sub.product_code] == codes
+                    or (ambiguous and current_sub.product_code in codes)
+                ):
                     return {}
-                return select_by_names(names, phone, dispatcher, runtime)
+                return select_by_names(names, phone, dispatcher, runtime, ambiguous)
             if requested == "subscription_id":
                 choices = active_choices(runtime, phone)
                 text = tracker.latest_message.get("text") or ""

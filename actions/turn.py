@@ -16,6 +16,23 @@ def latest_entities(tracker: Tracker, entity: str) -> List[str]:
     return values
 
 
+def heard_ambiguously(tracker: Tracker) -> bool:
+    """Whether the memberships last named were the candidates of one sound-alike: several
+    memberships sound like what was said, and the NLU marks each of them `ambiguous`."""
+    found = [
+        item
+        for item in tracker.latest_message.get("entities", []) or []
+        if item.get("entity") == "service"
+    ]
+    for event in reversed(tracker.events or []):
+        if found:
+            break
+        if event.get("event") == "user":
+            entities = (event.get("parse_data") or {}).get("entities") or []
+            found = [item for item in entities if item.get("entity") == "service"]
+    return any(item.get("ambiguous") for item in found)
+
+
 def named_services(tracker: Tracker) -> List[str]:
     """The memberships the user named (the `service` slot), as a list."""
     value = tracker.get_slot("service")
