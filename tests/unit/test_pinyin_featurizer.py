@@ -42,8 +42,9 @@ def context() -> ExecutionContext:
 
 
 def trained(tmp_path, **config: Any) -> PinyinFeaturizer:
-    """A featurizer trained on TRAINING (keys seen twice) in a model storage under tmp_path."""
-    full: Dict[str, Any] = {**PinyinFeaturizer.get_default_config(), **config}
+    """A featurizer trained on TRAINING (keys seen twice), with sequence features unless told."""
+    defaults = {**PinyinFeaturizer.get_default_config(), "sequence_features": True}
+    full: Dict[str, Any] = {**defaults, **config}
     tmp_path.mkdir(parents=True, exist_ok=True)
     featurizer = PinyinFeaturizer.create(
         full, LocalModelStorage(tmp_path), Resource("pinyin"), context()
@@ -151,3 +152,15 @@ def test_a_message_without_tokens_or_an_untrained_featurizer_adds_nothing(tmp_pa
     message = tokens_message(["取消"])
     untrained.process([message])
     assert message.features == []
+
+
+def test_by_default_only_the_sentence_feature_is_added(tmp_path) -> None:
+    """With sequence_features off (the default), the sound reaches DIET through the sentence."""
+    assert PinyinFeaturizer.get_default_config()["sequence_features"] is False
+    featurizer = trained(tmp_path, sequence_features=False)
+    message = tokens_message(["我", "要", "取销"])
+    featurizer.process([message])
+    sequence, sentence = message.get_sparse_features(TEXT)
+    assert sequence is None
+    _, expected = features(trained(tmp_path / "both"), ["我", "要", "取消"])
+    np.testing.assert_array_equal(sentence.features.toarray(), expected)
