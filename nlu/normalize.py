@@ -7,7 +7,8 @@ Three meaning-preserving steps, applied to user messages and training data alike
 2. Traditional characters become Simplified by OpenCC's phrase-level ``t2s`` conversion
    (乾脆 → 干脆, 瞭解 → 了解, 乾坤 stays), never changing the length;
 3. inside runs that are clearly numbers (phones, codes, references) Chinese digits
-   become ASCII digits and single spaces/dashes between digit groups are dropped.
+   become ASCII digits and single spaces/dashes between digit groups are dropped, and so are
+   those between the groups of a reference read out in groups (TD 2026 1022 7Z3D JT).
 
 Steps 1-2 never change the length; step 3 only replaces or deletes characters, so
 the output is never longer than the input and ``normalize_with_map`` can report
@@ -37,6 +38,12 @@ _RUN = re.compile(
     rf"(?:[{_SEP_CLASS}][{_DIGIT_CLASS}]+)*(?![A-Za-z{_DIGIT_CLASS}])"
 )
 _SPLIT = re.compile(f"([{_SEP_CLASS}])")
+# A reference (TD + 8-digit date + 6 letters or digits) read out in groups, "TD 2026 1022 7Z3D
+# JT": the single spaces or dashes between its groups go, so that it is one token again.
+_SPACED_REFERENCE = re.compile(
+    rf"(?<![0-9A-Za-z])[Tt][Dd][{_SEP_CLASS}]?(?:[0-9][{_SEP_CLASS}]?){{8}}"
+    rf"(?:[0-9A-Za-z][{_SEP_CLASS}]?){{5}}[0-9A-Za-z](?![0-9A-Za-z])"
+)
 _MAX_JOINED = 11  # a mainland mobile number; longer joins would glue separate numbers together
 # A country code leading the first group ("+86 138 0013 8000", "0086-138…", "+86138 0013 8000")
 # does not count towards the 11 digits when a mobile number's head (1 then 3-9) follows it.
@@ -55,7 +62,8 @@ _UNITS = frozenset("个次年月天日周块元角毛分秒位张台部份条项
 @functools.lru_cache(maxsize=1)
 def _t2s() -> Callable[[str], str]:
     """OpenCC's phrase-level Traditional -> Simplified converter (its dictionaries load once)."""
-    import opencc  # the official OpenCC binding; its module name clashes with the old reimplementation
+    # The official binding (the old reimplementation installed the same module name).
+    import opencc
 
     return opencc.OpenCC("t2s").convert
 
@@ -83,9 +91,7 @@ def _to_simplified(text: str) -> str:
     for piece in _HAN_STRETCH.split(text):
         out = _t2s()(piece)
         if len(out) != len(piece):
-            out = "".join(
-                c if len(c := _t2s()(char)) == 1 else char for char in piece
-            )
+            out = "".join(c if len(c := _t2s()(char)) == 1 else char for char in piece)
         pieces.append(out)
     return "".join(pieces)
 
@@ -141,11 +147,23 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     """Normalise text and map each original index (plus the end) to its output index."""
     text = _to_simplified(text.translate(_width_table()))
     pieces: list[str] = []
-    for match in _RUN.finditer(text):
+    references = [m.span() for m in _SPACED_REFERENCE.finditer(text)]
+    runs = [
+        m
+        for m in _RUN.finditer(text)
+        if not any(start < m.end() and m.start() < end for start, end in references)
+    ]
+    spans = sorted(
+        [(start, end, None) for start, end in references] + [(m.start(), m.end(), m) for m in runs]
+    )
+    for start, end, match in spans:
         # pieces holds one entry per original character, so its length is the read position
-        run = _trim_quantity(match.group(), text[match.end() : match.end() + 1])
-        pieces.extend(text[len(pieces) : match.start()])
-        pieces.extend(_rewrite_run(run))
+        pieces.extend(text[len(pieces) : start])
+        if match is None:  # a reference read in groups: its separators go
+            pieces.extend("" if ch in _SEPARATORS else ch for ch in text[start:end])
+        else:
+            run = _trim_quantity(match.group(), text[end : end + 1])
+            pieces.extend(_rewrite_run(run))
     pieces.extend(text[len(pieces) :])
     mapping, position = [], 0
     for piece in pieces:

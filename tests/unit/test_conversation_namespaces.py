@@ -203,17 +203,10 @@ def test_a_guessable_session_id_never_reaches_the_assistant(session: str) -> Non
 
 
 class VoiceRecorder:
-    """Enough of an agent for one voice turn."""
+    """Enough of Rasa for one voice turn: it records the message the channel hands on."""
 
     def __init__(self) -> None:
         self.messages: List[UserMessage] = []
-        self.tracker_store = SimpleNamespace(retrieve=self.retrieve)
-
-    async def retrieve(self, sender: str) -> None:
-        return None
-
-    async def parse_message(self, text: str) -> dict:
-        return {"text": text, "intent": {"name": "greet", "confidence": 1.0}, "entities": []}
 
     async def __call__(self, message: UserMessage) -> None:
         self.messages.append(message)
@@ -224,7 +217,7 @@ def test_a_speaker_user_is_a_voice_conversation_with_its_own_source() -> None:
     agent = VoiceRecorder()
     turns = VoiceTurns(OPERATOR, key=KEY)
     req = VoiceRequest("s1", False, "speaker-user-1", "d1", "text", (Hypothesis("你好", None),))
-    asyncio.run(turns.handle(agent, agent, req))
+    asyncio.run(turns.handle(agent, req))
     message = agent.messages[0]
     assert message.sender_id == sender_for("speaker-user-1")
     assert channel_of(message.sender_id) == "voice"
