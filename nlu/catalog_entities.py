@@ -22,6 +22,7 @@ from catalog import Catalog, load_catalog
 from core.phone import COUNTRY_CODE_PATTERN, MOBILE_PATTERN
 from nlu import jieba_words
 from nlu.catalog_tokenizer import catalog_fingerprint
+from nlu.code_fingerprint import code_fingerprint
 from nlu.pinyin import SoundIndex, han_count
 from nlu.sound_alikes import short_window_counts
 
@@ -168,8 +169,12 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """Retrains when the catalog changes."""
-        return catalog_fingerprint(config.get("catalog"))
+        """Retrains when the catalog or the matching code changes."""
+        code = code_fingerprint(
+            ["nlu.catalog_entities", "nlu.pinyin", "nlu.sound_alikes", "nlu.jieba_words"],
+            ["pypinyin"],
+        )
+        return f"{catalog_fingerprint(config.get('catalog'))}:{code}"
 
     @staticmethod
     def required_packages() -> List[str]:

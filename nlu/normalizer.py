@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -18,6 +18,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.code_fingerprint import code_fingerprint
 from nlu.normalize import normalize, normalize_with_map, remap_span
 
 
@@ -27,6 +28,11 @@ from nlu.normalize import normalize, normalize_with_map, remap_span
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
     """Rewrites full-width forms, Traditional characters and spoken digits in the text."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Everything after it retrains when the rules or OpenCC change (not only the data)."""
+        return code_fingerprint(["nlu.normalize", "core.digits", "core.phone"], ["opencc"])
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:

@@ -36,6 +36,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
 
 from nlu import pinyin
+from nlu.code_fingerprint import code_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ class PinyinFeaturizer(SparseFeaturizer, GraphComponent):
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """Retrains when the reading changes: pypinyin's version or the fuzzy folding."""
         source = repr((pypinyin.__version__, pinyin._INITIALS, pinyin._FINALS))
-        return hashlib.sha256(source.encode()).hexdigest()
+        code = code_fingerprint(["nlu.pinyin_featurizer", "nlu.pinyin"])
+        return hashlib.sha256(source.encode()).hexdigest() + ":" + code
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.code_fingerprint import code_fingerprint
 from nlu.pinyin import SoundIndex
 
 # Words whose meaning decides the intent. Not listed where a common phrase sounds the same:
@@ -142,6 +143,11 @@ def restore_words(text: str, index: SoundIndex) -> str:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class SoundAlikeWordRestorer(GraphComponent):
     """Rewrites sound-alikes of the domain's intent words (取销 → 取消) in the text."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """Everything after it retrains when its words or the sound tables change."""
+        return code_fingerprint(["nlu.sound_alikes", "nlu.pinyin"], ["pypinyin"])
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
