@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bench import report
-from bench.ab_speed import ROOT, _env, checkout, train
+from bench.ab_speed import ROOT, _env, alternating, short_revs, train, worktrees
 from bench.nlu_bench import load_examples
 
 # Runs inside one commit's checkout: that commit's components load its model.
@@ -97,37 +97,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--limit-pct", type=float, default=15.0)
     parser.add_argument("--results", type=Path, default=report.RESULTS_DIR)
     args = parser.parse_args(argv)
-    revs = {
-        side: subprocess.run(
-            ["git", "rev-parse", "--short", rev],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        for side, rev in (("before", args.before), ("after", args.after))
-    }
+    revs = short_revs(args.before, args.after)
     texts = messages()
     results: Dict[str, List[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory(prefix="bench-ab-parse-") as tmp:
         work = Path(tmp)
         (work / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-        trees = {side: checkout(rev, work / side) for side, rev in revs.items()}
-        try:
+        with worktrees(revs, work) as trees:
             models = {side: train(tree, work / f"models-{side}") for side, tree in trees.items()}
             for i in range(args.runs):
-                order = ("before", "after") if i % 2 == 0 else ("after", "before")
-                for side in order:
+                for side in alternating(i):
                     ms = measure(trees[side], models[side], work / "texts.json", args.passes)
                     results[side].append(ms)
                     print(f"[ab-parse] {side} run {i + 1}: {ms:.3f} ms CPU/parse", file=sys.stderr)
-        finally:
-            for tree in trees.values():
-                subprocess.run(
-                    ["git", "worktree", "remove", "--force", str(tree)],
-                    cwd=ROOT,
-                    capture_output=True,
-                )
     data: Dict[str, Any] = {
         "before_rev": revs["before"],
         "after_rev": revs["after"],

@@ -10,6 +10,7 @@ bench/results/ab_speed.json and ab_speed.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from bench import report
 
@@ -55,6 +56,41 @@ def checkout(rev: str, where: Path) -> Path:
         capture_output=True,
     )
     return where
+
+
+def alternating(run: int) -> Tuple[str, str]:
+    """The order of the sides in a run: A B, then B A, ... (a machine getting busier
+    favours neither)."""
+    return ("before", "after") if run % 2 == 0 else ("after", "before")
+
+
+def short_revs(before: str, after: str) -> Dict[str, str]:
+    """The two commits' short hashes, by side."""
+    return {
+        side: subprocess.run(
+            ["git", "rev-parse", "--short", rev],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for side, rev in (("before", before), ("after", after))
+    }
+
+
+@contextlib.contextmanager
+def worktrees(revs: Dict[str, str], work: Path) -> Iterator[Dict[str, Path]]:
+    """A detached checkout of each side's commit under `work`, removed afterwards."""
+    trees: Dict[str, Path] = {}
+    try:
+        for side, rev in revs.items():
+            trees[side] = checkout(rev, work / side)
+        yield trees
+    finally:
+        for tree in trees.values():
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True
+            )
 
 
 def train(tree: Path, out: Path) -> Path:
@@ -130,16 +166,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--limit-pct", type=float, default=10.0)
     parser.add_argument("--results", type=Path, default=report.RESULTS_DIR)
     args = parser.parse_args(argv)
-    revs = {
-        side: subprocess.run(
-            ["git", "rev-parse", "--short", rev],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        for side, rev in (("before", args.before), ("after", args.after))
-    }
+    revs = short_revs(args.before, args.after)
     data: Dict[str, Any] = {
         "before_rev": revs["before"],
         "after_rev": revs["after"],
@@ -150,13 +177,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         work = Path(tmp)
-        trees = {side: checkout(rev, work / side) for side, rev in revs.items()}
-        try:
+        with worktrees(revs, work) as trees:
             models = {side: train(tree, work / f"models-{side}") for side, tree in trees.items()}
             results: Dict[str, List[Dict]] = {"before": [], "after": []}
             for i in range(args.runs):
-                order = ("before", "after") if i % 2 == 0 else ("after", "before")
-                for side in order:
+                for side in alternating(i):
                     run = measure(
                         trees[side],
                         models[side],
@@ -169,13 +194,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                         f"[ab] {side} run {i + 1}: {run['cpu_ms_per_turn']:.2f} ms CPU/turn",
                         file=sys.stderr,
                     )
-        finally:
-            for tree in trees.values():
-                subprocess.run(
-                    ["git", "worktree", "remove", "--force", str(tree)],
-                    cwd=ROOT,
-                    capture_output=True,
-                )
     for side in ("before", "after"):
         data[side] = {"runs": results[side], "median": summary(results[side])}
     args.results.mkdir(parents=True, exist_ok=True)

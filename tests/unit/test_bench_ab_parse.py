@@ -31,3 +31,13 @@ def test_both_sides_parse_the_held_out_messages() -> None:
     texts = messages()
     assert HELD_OUT[0] == "tests/nlu_holdout.yml"
     assert len(texts) >= 299 and all(isinstance(t, str) and t for t in texts)
+
+
+def test_the_sides_alternate_run_by_run() -> None:
+    from bench.ab_speed import alternating
+
+    assert [alternating(i) for i in range(3)] == [
+        ("before", "after"),
+        ("after", "before"),
+        ("before", "after"),
+    ]
