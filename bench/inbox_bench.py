@@ -30,6 +30,7 @@ from bench.inbox_simulation import (
     fill_store,
     review_as_operator,
 )
+from bench.nlu_bench import log_to
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = 10
@@ -91,15 +92,6 @@ def _parse_and_score(model: str, texts: List[str], files: List[Tuple[str, str]])
         loop.close()
 
 
-def _log_to(path: str) -> None:
-    """Sends a child process's output (TensorFlow chatter) to a log file."""
-    import os
-
-    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-
-
 def parse_and_score(model: Path, texts: List[str], files: Dict[str, Path], log: Path) -> Dict:
     """`_parse_and_score` in a child process (jieba's dictionary is process-wide)."""
     import multiprocessing
@@ -108,7 +100,7 @@ def parse_and_score(model: Path, texts: List[str], files: Dict[str, Path], log: 
     log.parent.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")
     named = [(name, str(path)) for name, path in files.items()]
-    with ProcessPoolExecutor(1, context, initializer=_log_to, initargs=(str(log),)) as pool:
+    with ProcessPoolExecutor(1, context, initializer=log_to, initargs=(str(log),)) as pool:
         return pool.submit(_parse_and_score, str(model), texts, named).result()
 
 

@@ -276,7 +276,7 @@ def _score_model(model: str, datasets: Sequence[Tuple[str, str]]) -> Dict[str, A
         loop.close()
 
 
-def _log_to(path: str) -> None:
+def log_to(path: str) -> None:
     """Sends the child process's output (TensorFlow and library chatter) to a log file."""
     log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
@@ -289,7 +289,7 @@ def score_model(model: Path, datasets: Sequence[Dataset], log: Path) -> Dict[str
     log.parent.mkdir(parents=True, exist_ok=True)
     files = [(d.name, str(d.path)) for d in datasets]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, context, initializer=_log_to, initargs=(str(log),)) as pool:
+    with ProcessPoolExecutor(1, context, initializer=log_to, initargs=(str(log),)) as pool:
         return pool.submit(_score_model, str(model), files).result()
 
 
