@@ -19,6 +19,7 @@ from actions.turn import heard_ambiguously, latest_entities, latest_intent, name
 from actions.verification import VerificationSlots, pending_phone, verified_phone
 from core.statuses import SubscriptionStatus
 from core.store.errors import StoreUnavailable
+from turns.nbest import ASR_CHOICE
 
 SKIPPED = "__skipped__"
 GOALS = {
@@ -60,6 +61,9 @@ _NO = re.compile(r"不|别|没|算了|否|先等")
 # yes the words also say). Below it the question is asked again.
 SPOKEN_CHANNELS = frozenset({"voice", "ivr"})
 SPOKEN_YES_MIN_CONFIDENCE = 0.85
+# ...and when the recogniser says how sure it is of the words (parse data `asr`, chosen in the
+# server among the hypotheses), a yes it half heard is asked again too.
+SPOKEN_YES_MIN_ASR_CONFIDENCE = 0.6
 YES_INTENTS = ("affirm", "cancel_subscription")
 
 
@@ -72,11 +76,15 @@ def says_yes(text: str) -> bool:
 
 
 def sure_enough(tracker: Tracker) -> bool:
-    """Whether the latest yes was typed, or spoken and classified at least
-    SPOKEN_YES_MIN_CONFIDENCE sure."""
+    """Whether the latest yes was typed, or spoken, classified at least
+    SPOKEN_YES_MIN_CONFIDENCE sure and (when the recogniser says) heard at least
+    SPOKEN_YES_MIN_ASR_CONFIDENCE sure."""
     if tracker.get_latest_input_channel() not in SPOKEN_CHANNELS:
         return True
     confidence = (tracker.latest_message.get("intent") or {}).get("confidence")
+    heard = (tracker.latest_message.get(ASR_CHOICE) or {}).get("confidence")
+    if isinstance(heard, (int, float)) and heard < SPOKEN_YES_MIN_ASR_CONFIDENCE:
+        return False
     return isinstance(confidence, (int, float)) and confidence >= SPOKEN_YES_MIN_CONFIDENCE
 
 

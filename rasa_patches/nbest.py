@@ -9,7 +9,8 @@ hypotheses with the loaded model (`self.parse_message`, so the parse cache and e
 step of a parse apply), reads from the tracker what the active form is asking for
 (`active_loop` + `requested_slot`: a phone number, a code, a membership, a yes or no), lets
 turns.nbest choose, and logs the chosen reading: its text is the user's text in the tracker,
-and its parse data records `"asr": {"chosen": i, "n": k}`.
+and its parse data records `"asr": {"chosen": i, "n": k, "confidence": c}` (c: the recogniser's
+confidence in the chosen reading, or null).
 
 Not switched by RASA_PATCHES / RASA_PATCHES_DISABLE (a speed switch must not change what the
 assistant understands): catalog.ALWAYS_ON. If the upstream code changed, the guard skips it
@@ -56,7 +57,8 @@ async def chosen_parse(
     expect = expectation_for(tracker.active_loop_name, tracker.get_slot(REQUESTED_SLOT))
     pick = choose(candidates, parses, expect)
     parse = parses[pick]
-    parse[ASR_CHOICE] = {"chosen": pick, "n": len(hypotheses)}
+    heard = candidates[pick].confidence  # how sure the recogniser was of these words
+    parse[ASR_CHOICE] = {"chosen": pick, "n": len(hypotheses), "confidence": heard}
     return candidates[pick], parse
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence
 
 ASR_HYPOTHESES = "asr_hypotheses"  # the metadata key a spoken channel fills
-ASR_CHOICE = "asr"  # the parse data key recording the choice: {"chosen": i, "n": k}
+# The parse data key recording the choice: {"chosen": i, "n": k, "confidence": c}.
+ASR_CHOICE = "asr"
 MAX_PARSED = 5  # each hypothesis costs one NLU parse; the tail is rarely the right one
 FALLBACK_INTENT = "nlu_fallback"
 

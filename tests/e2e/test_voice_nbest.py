@@ -80,7 +80,7 @@ def test_the_server_picks_the_second_reading_at_the_phone_step(fresh: Bot) -> No
     last = user_turns(fresh, sender_for(speaker.user))[-1]
     # The chosen reading is the user's words (masked by the redacting tracker store).
     assert last["text"] == "139****9000"
-    assert last["parse_data"]["asr"] == {"chosen": 1, "n": 3}
+    assert last["parse_data"]["asr"] == {"chosen": 1, "n": 3, "confidence": 0.5}
     assert len(last["metadata"]["asr_hypotheses"]) == 3
 
 
@@ -91,7 +91,7 @@ def test_the_first_reading_is_kept_when_it_answers(fresh: Bot) -> None:
     said = spoken(LI, (3, 4, 4))
     speaker.say(said, nbest=[(said, 0.8), ("要三九", 0.5)])
     last = user_turns(fresh, sender_for(speaker.user))[-1]
-    assert last["parse_data"]["asr"] == {"chosen": 0, "n": 2}
+    assert last["parse_data"]["asr"] == {"chosen": 0, "n": 2, "confidence": 0.8}
 
 
 def test_an_unsure_spoken_yes_does_not_cancel_and_a_clear_one_does(fresh: Bot) -> None:
@@ -110,6 +110,19 @@ def test_an_unsure_spoken_yes_does_not_cancel_and_a_clear_one_does(fresh: Bot) -
     done = speaker.say("确认取消")
     reference = find_reference([done["display_text"]])
     assert reference and fresh.store.cancellation(reference).channel == "voice"
+
+
+def test_a_half_heard_spoken_yes_does_not_cancel_and_a_clearly_heard_one_does(fresh: Bot) -> None:
+    """The recogniser unsure of 确认取消 (confidence 0.3): asked again with its own words,
+    nothing cancelled; the same words heard clearly cancel."""
+    speaker = Speaker(fresh)
+    at_confirmation(speaker, fresh)
+    again = speaker.say("确认取消", nbest=[("确认取消", 0.3), ("确认取笑", 0.2)])
+    assert "没太听清" in text_of(again), again
+    assert status_of(fresh, ZHANG, "QQ音乐绿钻") == "active"
+    done = speaker.say("确认取消", nbest=[("确认取消", 0.95)])
+    assert find_reference([done["display_text"]]), done
+    assert status_of(fresh, ZHANG, "QQ音乐绿钻") == "cancelled"
 
 
 @pytest.mark.parametrize("noise", ["阿巴阿巴", "嗯", "啊"])
@@ -164,4 +177,4 @@ def test_the_ivr_passes_its_alternatives_and_the_server_chooses(fresh: Bot) -> N
     )
     assert body["step"] == "code", body
     last = user_turns(fresh, f"ivr:{call}")[-1]
-    assert last["parse_data"]["asr"] == {"chosen": 1, "n": 2}
+    assert last["parse_data"]["asr"] == {"chosen": 1, "n": 2, "confidence": 0.6}

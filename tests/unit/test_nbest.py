@@ -228,7 +228,8 @@ def test_the_server_chooses_from_the_trackers_state(logged, slot, loop, hyps, ch
     (sent,) = logged
     assert sent.text == hyps[chosen][0]
     assert sent.parse_data["text"] == hyps[chosen][0]
-    assert sent.parse_data["asr"] == {"chosen": chosen, "n": len(hyps)}
+    heard = hyps[chosen][1]
+    assert sent.parse_data["asr"] == {"chosen": chosen, "n": len(hyps), "confidence": heard}
     assert [text for text, _ in processor.parsed] == [t for t, _ in hyps]
     assert all(t is tracker for _, t in processor.parsed), "each parse sees the tracker"
 
@@ -248,7 +249,7 @@ def test_only_the_first_hypotheses_are_parsed(logged) -> None:
     hyps = [(f"噪声{i}", None) for i in range(8)]
     handle(processor, spoken(*hyps), tracker_at(None, None))
     assert len(processor.parsed) == MAX_PARSED
-    assert logged[0].parse_data["asr"] == {"chosen": 0, "n": 8}
+    assert logged[0].parse_data["asr"] == {"chosen": 0, "n": 8, "confidence": None}
 
 
 def test_a_typed_message_is_left_to_rasa(logged) -> None:

@@ -11,19 +11,26 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms import SPOKEN_YES_MIN_CONFIDENCE, ValidateCancelForm
+from actions.forms import (
+    SPOKEN_YES_MIN_ASR_CONFIDENCE,
+    SPOKEN_YES_MIN_CONFIDENCE,
+    ValidateCancelForm,
+)
 from tests.conftest import make_tracker
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text("utf-8"))
 UNCLEAR = "utter_confirm_spoken_unclear"
 
 
-def confirm(text: str, intent: str, confidence: float, channel: str) -> tuple:
-    """(slots extracted, responses said) for `text` at the confirmation question."""
+def confirm(text: str, intent: str, confidence: float, channel: str, heard=None) -> tuple:
+    """(slots extracted, responses said) for `text` at the confirmation question; `heard`:
+    the recogniser's confidence in the words, as the server's n-best choice records it."""
     tracker = make_tracker(
         slots={"requested_slot": "cancel_confirmed"}, intent=intent, text=text, channel=channel
     )
     tracker.latest_message["intent"]["confidence"] = confidence
+    if heard is not None:
+        tracker.latest_message["asr"] = {"chosen": 0, "n": 1, "confidence": heard}
     dispatcher = CollectingDispatcher()
     result = asyncio.run(ValidateCancelForm().extract_cancel_confirmed(dispatcher, tracker, DOMAIN))
     said: List[Dict[str, Any]] = dispatcher.messages
@@ -51,6 +58,17 @@ def test_a_sure_spoken_yes_confirms(runtime, channel: str) -> None:
         "cancel_confirmed": True
     }
     assert confirm("/affirm", "affirm", 1.0, channel)[0] == {"cancel_confirmed": True}, "key 1"
+
+
+@pytest.mark.parametrize("channel", ["voice", "ivr"])
+def test_a_half_heard_spoken_yes_is_asked_again(runtime, channel: str) -> None:
+    """Words the recogniser was unsure of do not cancel, however sure the classifier is."""
+    low = SPOKEN_YES_MIN_ASR_CONFIDENCE - 0.01
+    assert confirm("确认取消", "affirm", 1.0, channel, heard=low) == (
+        {"cancel_confirmed": None},
+        [UNCLEAR],
+    )
+    assert confirm("确认取消", "affirm", 1.0, channel, heard=0.9)[0] == {"cancel_confirmed": True}
 
 
 @pytest.mark.parametrize("channel", ["rest", "socketio"])
