@@ -55,3 +55,31 @@ def test_the_bench_loop_recovers_every_family_and_merges_it(tmp_path: Path) -> N
     }
     assert written == {text: intent for _, intent, text in logged}
     assert sum(report.written.values()) == len(logged)
+
+
+def test_config_with_seed_changes_only_diets_seed(tmp_path: Path) -> None:
+    """Each seeded training uses the shipped config with nothing but DIET's seed changed."""
+    shipped = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    seeded = yaml.safe_load(bench.config_with_seed(7, tmp_path / "c.yml").read_text("utf-8"))
+    diet = [c for c in seeded["pipeline"] if c["name"] == "DIETClassifier"]
+    assert [c["random_seed"] for c in diet] == [7]
+    diet[0]["random_seed"] = next(
+        c["random_seed"] for c in shipped["pipeline"] if c["name"] == "DIETClassifier"
+    )
+    assert seeded == shipped
+
+
+def _run(right: int, f1: float = 1.0) -> Dict:
+    return {"held": {"total": 10, "intent_correct": right, "intent_accuracy": right / 10,
+                     "entity_f1": f1}}  # fmt: skip
+
+
+def test_not_lower_compares_means_over_seeds() -> None:
+    """One seed lower is not lower when the mean holds; a lower mean or entity F1 is."""
+    before = bench.mean_scores([_run(8), _run(9), _run(10)])
+    assert before["held"]["intent_correct"] == 9 and before["held"]["intent_accuracy"] == 0.9
+    assert bench.not_lower(before, bench.mean_scores([_run(10), _run(9), _run(8)]), ["held"])
+    assert bench.not_lower(before, bench.mean_scores([_run(7), _run(10), _run(10)]), ["held"])
+    assert not bench.not_lower(before, bench.mean_scores([_run(9), _run(9), _run(8)]), ["held"])
+    lower_f1 = bench.mean_scores([_run(9, 0.9), _run(9), _run(9)])
+    assert not bench.not_lower(before, lower_f1, ["held"])
