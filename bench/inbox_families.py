@@ -20,24 +20,26 @@ FAMILIES: Dict[str, Tuple[str, List[str]]] = {
          "帮我解除扣款协议吧", "那个扣款协议撤了", "扣款协议不要了解除它",
          "音乐会员扣款协议解除一下", "请解除我的扣款协议"],
     ),
-    # Pinyin typed without choosing characters (a feature phone, a hurried SMS).
-    "quxiao": (
+    # Another contract word: an authorisation to debit, taken back (read as a legal question).
+    "代扣授权": (
         "cancel_subscription",
-        ["quxiao huiyuan", "wo yao quxiao zidong xufei", "bang wo quxiao", "quxiao baoyue",
-         "quxiao vip", "zenme quxiao", "kuaidian quxiao", "quxiao tengxun", "quxiao le ba",
-         "quxiao aiqiyi", "mashang quxiao", "quxiao xufei"],
+        ["收回代扣授权", "代扣授权我要收回", "撤回那个代扣授权", "代扣授权不给了",
+         "把话费代扣授权撤回", "代扣授权能收回吗", "我要收回所有代扣授权", "视频会员的代扣授权收回",
+         "撤销代扣授权", "代扣授权给我撤回来", "帮我撤回代扣授权吧", "音乐的代扣授权收回一下"],
     ),
-    "chaxun": (
-        "check_subscription",
-        ["chaxun huiyuan", "wo de huiyuan chaxun", "chaxun wo de baoyue", "bang wo chaxun",
-         "chaxun yixia", "chaxun dingyue", "chaxun kaitong de", "xiang chaxun huiyuan",
-         "chaxun zidong xufei", "chaxun quanbu", "kuaidian chaxun", "chaxun wo kaile sha"],
+    # Northeastern colloquial 整没 ("make it gone") for cancelling.
+    "整没": (
+        "cancel_subscription",
+        ["把会员给我整没了", "这会员赶紧整没", "包月那玩意儿整没它", "自动续费给整没了吧",
+         "帮我把这会员整没", "整没那个包月", "视频会员整没得了", "给我整没这个VIP",
+         "能不能整没这会员", "把续费那玩意儿整没", "音乐会员整没它", "这玩意儿整没了吧"],
     ),
-    "kouqian": (
+    # 盗刷 ("stolen charges"): a charge the user did not make, in the words of card fraud.
+    "盗刷": (
         "report_unexpected_charge",
-        ["zenme you kouqian le", "mingmiao kouqian", "bei kouqian le", "luan kouqian",
-         "kouqian bu zhidao", "wei shenme kouqian", "you kouqian", "tou tou kouqian",
-         "kouqian le ya", "shui kouqian le", "kouqian tai duo", "zai kouqian le"],
+        ["话费被盗刷了", "有人盗刷我的话费", "是不是被盗刷了", "盗刷了我二十块", "我怀疑被盗刷",
+         "话费怎么被盗刷", "又被盗刷了一笔", "这是盗刷吧", "盗刷话费怎么办", "手机话费遭盗刷",
+         "感觉被人盗刷了", "盗刷的钱找谁"],
     ),
     # English, from a user who does not write Chinese.
     "memberships": (

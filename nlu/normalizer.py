@@ -20,6 +20,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.code_fingerprint import code_fingerprint
 from nlu.normalize import normalize, normalize_with_map, remap_span
+from nlu.pinyin_input import catalog_digest, read_typed_pinyin, warm_up
 
 
 # Registered as a tokenizer-typed component because Rasa's default recipe only passes
@@ -27,12 +28,14 @@ from nlu.normalize import normalize, normalize_with_map, remap_span
 # so jieba stays the pipeline's one tokenizer.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class ChineseTextNormalizer(GraphComponent):
-    """Rewrites full-width forms, Traditional characters and spoken digits in the text."""
+    """Rewrites full-width forms, Traditional characters, spoken digits and typed pinyin."""
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """Everything after it retrains when the rules or OpenCC change (not only the data)."""
-        return code_fingerprint(["nlu.normalize", "core.digits", "core.phone"], ["opencc"])
+        """Everything after it retrains when the rules, OpenCC, the pinyin lexicon's sources
+        (jieba's dictionary, pypinyin, the catalog) change (not only the data)."""
+        modules = ["nlu.normalize", "core.digits", "core.phone", "nlu.pinyin_input", "nlu.pinyin"]
+        return code_fingerprint(modules, ["opencc", "jieba", "pypinyin"]) + catalog_digest()
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
@@ -47,7 +50,9 @@ class ChineseTextNormalizer(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> ChineseTextNormalizer:
-        """Creates the component."""
+        """Creates the component (and starts reading the pinyin lexicon in the background, so
+        the first message typed in pinyin does not wait for it)."""
+        warm_up()
         return cls()
 
     @staticmethod
@@ -73,6 +78,8 @@ class ChineseTextNormalizer(GraphComponent):
         if not text:
             return
         new_text, mapping = normalize_with_map(text)
+        new_text, spelled = read_typed_pinyin(new_text)
+        mapping = [spelled[position] for position in mapping]
         if new_text == text:
             return
         message.set(TEXT, new_text)

@@ -61,6 +61,44 @@ def sound_key(text: str, exact: bool = False) -> str:
     return " ".join(read if exact else (fuzzy(s) for s in read))
 
 
+@functools.lru_cache(maxsize=1)
+def _all_syllables() -> frozenset:
+    """Every toneless syllable pypinyin knows (ü written v), without the vowelless
+    interjections (m, n, ng, hm, hng), which would read too much English as pinyin."""
+    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    read = {
+        convert(reading, Style.NORMAL, strict=True)
+        for readings in pinyin_dict.values()
+        for reading in readings.split(",")
+    }
+    return frozenset(s for s in read if s.isascii() and any(v in s for v in "aeiouv"))
+
+
+@functools.lru_cache(maxsize=4096)
+def latin_syllables(text: str) -> Tuple[str, ...]:
+    """The syllables of pinyin typed in Latin letters (quxiao → qu xiao), or () when `text` is
+    not wholly pinyin (English words, codes, a lone letter). Fewest syllables wins (xian is
+    one syllable, not xi an)."""
+    word = text.lower()
+    if len(word) < 2 or not word.isascii() or not word.isalpha():
+        return ()
+    known = _all_syllables()
+    longest = 6  # chuang, shuang, zhuang
+    # best[i]: the fewest syllables that spell word[:i] (None: it cannot be spelled)
+    best: List[Optional[Tuple[str, ...]]] = [()] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - longest), end):
+            head = best[start]
+            piece = word[start:end]
+            if head is None or piece not in known:
+                continue
+            if best[end] is None or len(head) + 1 < len(best[end]):  # type: ignore[arg-type]
+                best[end] = head + (piece,)
+    return best[-1] or ()
+
+
 def han_count(text: str) -> int:
     """How many Han characters `text` has (the ones with a reading worth comparing)."""
     return sum(1 for char in text if "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff")

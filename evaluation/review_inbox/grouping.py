@@ -117,8 +117,8 @@ def _new_phrases(keys: Sequence[str], known: Sequence[str]) -> List[int]:
     and at least MIN_SHARED distinct texts here do: users saying one thing a new way (扣款协议,
     挂着, quxiao).
     The phrase with the most texts times its length (up to 4: a short Latin word such as
-    "wo" or "le" is a function word, not a new phrase) is taken first, its texts are one
-    group, and so on with what is left.
+    "wo" or "le" is a function word, not a new phrase) is taken first, or the shorter phrase
+    inside it that more texts share; its texts are one group, and so on with what is left.
     """
     seen: set = set()
     for text in known:
@@ -138,10 +138,28 @@ def _new_phrases(keys: Sequence[str], known: Sequence[str]) -> List[int]:
         )
         if best is None:
             return labels
+        best = _widest(best, open_holders)
         for index in open_holders[best]:
             labels[index] = label
         label += 1
         holders.pop(best)
+
+
+def _widest(phrase: str, holders: Dict[str, set]) -> str:
+    """The new phrase inside `phrase` that more texts share (盗刷 rather than 被盗刷, when 被 is
+    only the neighbour some of them put before it); `phrase` itself if none."""
+    while True:
+        wider = [
+            inner
+            for inner in holders
+            if inner != phrase
+            and inner in phrase
+            and not _LATIN_WORD.fullmatch(inner)  # a Latin word is whole, never a part
+            and holders[inner] > holders[phrase]
+        ]
+        if not wider:
+            return phrase
+        phrase = max(wider, key=lambda inner: (len(holders[inner]), len(inner), inner))
 
 
 def _labels(keys: Sequence[str], distance: float, known: Sequence[str]) -> List[int]:

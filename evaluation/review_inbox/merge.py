@@ -114,6 +114,15 @@ def check_decisions(groups: Sequence[Reviewed], intents: Set[str]) -> None:
         )
 
 
+def as_read(text: str) -> str:
+    """The text as the NLU reads it (normalised, typed pinyin in characters): two texts the
+    classifier cannot tell apart are one example."""
+    from nlu.normalize import normalize
+    from nlu.pinyin_input import read_typed_pinyin
+
+    return read_typed_pinyin(normalize(text))[0]
+
+
 def merge(
     review: Path,
     into: Path,
@@ -122,16 +131,14 @@ def merge(
     dry_run: bool = False,
 ) -> MergeReport:
     """Adds the reviewed groups' examples to `<into>/reviewed.yml` (see the module's rules)."""
-    from nlu.normalize import normalize
-
     if not into.is_dir():
         raise InboxError(f"no training data folder at {into}")
     groups = read(review)
     check_decisions(groups, domain_intents(domain))
     held_out = {
-        normalize(t) for path in (eval_files or evaluation_files()) for t in training_texts(path)
+        as_read(t) for path in (eval_files or evaluation_files()) for t in training_texts(path)
     }
-    seen = {normalize(t) for t in training_texts(into)}
+    seen = {as_read(t) for t in training_texts(into)}
     target = into / REVIEWED_FILE
     report = MergeReport(path=target)
     added: Dict[str, List[str]] = {}
@@ -140,7 +147,7 @@ def merge(
             report.discarded_groups += 1
             continue
         for text in group.examples:
-            key = normalize(text)
+            key = as_read(text)
             if PLACEHOLDER.search(text) or problem(text):
                 report.placeholders += 1
             elif key in held_out:

@@ -217,3 +217,19 @@ def test_markup_that_rasa_would_misread_is_left_out(data: Path, tmp_path: Path, 
     assert _merge(file, data) == 0
     assert merged(data) == {"扣款协议撤了吧": "cancel_subscription"}
     assert "not read back the same by Rasa: 1" in capsys.readouterr().out
+
+
+def test_an_evaluation_utterance_typed_in_pinyin_is_refused(data: Path, tmp_path: Path) -> None:
+    """quxiao huiyuan is 取消会员 to the NLU: if that is an evaluation utterance, it stays out."""
+    from evaluation.review_inbox.merge import merge
+
+    held = tmp_path / "held.yml"
+    held.write_text(
+        'version: "3.1"\nnlu:\n- intent: cancel_subscription\n  examples: |\n    - 取消会员\n',
+        encoding="utf-8",
+    )
+    group = {"intent": "cancel_subscription", "examples": ["quxiao huiyuan", "quxiao youku"]}
+    file = review(tmp_path / "r.yml", [group])
+    report = merge(file, data, eval_files=[held])
+    assert report.in_evaluation == [("g01", "quxiao huiyuan")]
+    assert merged(data) == {"quxiao youku": "cancel_subscription"}
