@@ -165,6 +165,12 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
             run = _trim_quantity(match.group(), text[end : end + 1])
             pieces.extend(_rewrite_run(run))
     pieces.extend(text[len(pieces) :])
+    return joined_with_map(pieces)
+
+
+def joined_with_map(pieces: list[str]) -> tuple[str, list[int]]:
+    """The text of `pieces` (what each original character became, "" if dropped) and where
+    each original index (plus the end) is in it."""
     mapping, position = [], 0
     for piece in pieces:
         mapping.append(position)

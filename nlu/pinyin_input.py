@@ -22,6 +22,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from nlu.normalize import joined_with_map
 from nlu.pinyin import latin_syllables
 
 # A Latin word standing alone: not glued to digits or other letters (TD20261025 is a code).
@@ -183,12 +184,7 @@ def read_typed_pinyin(text: str) -> Tuple[str, List[int]]:
             if order + 1 < len(run):  # the joiner before the run's next word goes
                 for i in range(match.end(), words[run[order + 1]].start()):
                     pieces[i] = ""
-    mapping, position = [], 0
-    for piece in pieces:
-        mapping.append(position)
-        position += len(piece)
-    mapping.append(position)
-    return "".join(pieces), mapping
+    return joined_with_map(pieces)
 
 
 def _runs(text: str, words: List[re.Match], read: List[Tuple[str, ...]]) -> List[List[int]]:
