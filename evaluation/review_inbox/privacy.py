@@ -47,6 +47,17 @@ _NAME_CUES = (
     re.compile(r"[\u4e00-\u9fff]{1,2}(?:先生|女士|小姐|老师)"),
     re.compile(r"(?<=我姓)[\u4e00-\u9fff]"),
 )
+# The same cues written in Latin letters, pinyin (wo jiao zhangsan, wang xiansheng) or English
+# (my name is Li Lei, I'm Wei): the words after the cue, or the word before the title, go. An
+# English "I am"/"I'm"/"this is" counts only before a capitalised word (I am angry stays).
+_LATIN_NAME_CUES = (
+    re.compile(r"(?i)(?<![a-z])(?:wo\s*jiao|wo\s*xing|ming\s*zi\s*shi|my\s+name\s+is)\s*"
+               r"(?P<name>[a-z]+(?:\s+[a-z]+)?)"),
+    re.compile(r"(?<![A-Za-z])(?:[Ii]\s+am|[Ii]'m|[Tt]his\s+is)\s+"
+               r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"),
+    re.compile(r"(?i)(?<![a-z])(?P<name>[a-z]+\s*(?:xiansheng|nvshi|nüshi|xiaojie|laoshi))"
+               r"(?![a-z])"),
+)  # fmt: skip
 # The commonest surnames (about 85 % of people): a word jieba tags as a person's name counts
 # as one only when it starts with one of them, which keeps 老公 or a brand name out.
 SURNAMES = frozenset(
@@ -86,6 +97,8 @@ def _catalog_words() -> list:
 def _hide_names(text: str) -> str:
     for cue in _NAME_CUES:
         text = cue.sub(NAME, text)
+    for cue in _LATIN_NAME_CUES:
+        text = cue.sub(lambda m: m.group(0)[: m.start("name") - m.start()] + NAME, text)
     if not re.search(r"[\u4e00-\u9fff]{2}", text):
         return text
     tagger = _person_tagger(_catalog_words())

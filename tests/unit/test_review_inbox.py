@@ -295,6 +295,25 @@ def test_scrub_hides_numbers_codes_references_and_names(text: str) -> None:
     assert "〈" in shown
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("wo jiao zhangsan", "wo jiao 〈姓名〉"),
+        ("wo jiao zhang san yao quxiao", "wo jiao 〈姓名〉 yao quxiao"),
+        ("wojiao lilei", "wojiao 〈姓名〉"),
+        ("wo xing wang", "wo xing 〈姓名〉"),
+        ("wang xiansheng quxiao huiyuan", "〈姓名〉 quxiao huiyuan"),
+        ("my name is Li Lei", "my name is 〈姓名〉"),
+        ("Hi, I'm Wei Zhang, cancel it", "Hi, I'm 〈姓名〉, cancel it"),
+        ("I am angry", "I am angry"),
+        ("quxiao aiqiyi", "quxiao aiqiyi"),
+    ],
+)
+def test_scrub_hides_names_written_in_latin_letters(text: str, shown: str) -> None:
+    """Pinyin is understood now, so a name typed in it is hidden like one in characters."""
+    assert scrub(text) == shown
+
+
 def test_scrub_keeps_membership_names_and_small_amounts() -> None:
     assert scrub("腾讯视频VIP扣了25块") == "腾讯视频VIP扣了25块"
     assert scrub("我老公开的爱奇艺") == "我老公开的爱奇艺"
