@@ -37,8 +37,9 @@ DOMAIN_WORDS: Tuple[str, ...] = (
     "扣钱", "退款", "退费", "订阅", "关闭", "关掉", "开通", "自动", "查询", "人工", "客服",
     "验证码", "手机号", "凭证", "营业厅", "解除", "协议", "彩铃", "网盘", "视频", "音乐",
     "话费",
-    # what a chat says more often than the dictionary's first choice (浜, 杀, 向, 口, 在建, 那些)
-    "帮", "啥", "想", "扣", "再见", "哪些",
+    # what a chat says more often than the dictionary's first choice (浜, 杀, 向, 口, 在建, 那些,
+    # 似的), or a dictionary without the word at all (好的)
+    "帮", "啥", "想", "扣", "再见", "哪些", "是的", "好的", "确认",
 )  # fmt: skip
 _DOMAIN_COUNT = 1_000_000  # above every dictionary count of a word of the same sound
 _MIN_COUNT = 50  # dictionary words rarer than this are more often wrong than right

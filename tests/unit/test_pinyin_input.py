@@ -29,6 +29,10 @@ from nlu.pinyin_input import read_typed_pinyin
         ("wei shenme kouqian", "为什么扣钱"),
         ("chaxun wo kaile sha", "查询我开了啥"),
         ("zhuan rengong", "转人工"),
+        ("hao de", "好的"),  # the answers at a confirmation
+        ("shi de", "是的"),
+        ("queren quxiao", "确认取消"),
+        ("bu yong le", "不用了"),
         ("QuXiao HuiYuan", "取消会员"),
         ("kuai-dian quxiao", "快点取消"),
         ("我要quxiao", "我要取消"),
